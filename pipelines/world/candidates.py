@@ -1,0 +1,120 @@
+"""Candidate guidance for a day's sessions: what applies to each session's campaigns.
+
+Generic items come from every action type that applies to a campaign; keyword and interest items
+are the vertical's trending entities plus one the rule engine would not pick (so the logs explore
+the large catalogs); product items rotate through the advertiser's catalog.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipelines.world import random as wr
+from pipelines.world.catalog import GENERIC_ACTION, GENERIC_PARAM, interest_item, keyword_item
+from pipelines.world.effects import AccountFlags
+from pipelines.world.entities import TrendEntities
+from pipelines.world.market import Market
+from pipelines.world.rules import applicable
+from pipelines.world.state import AdvertiserState, CampaignState, Products
+from pipelines.world.taxonomy import ACTION_INDEX
+
+CAMPAIGNS_PER_SESSION = 3  # the largest active campaigns, plus one paused campaign
+ENTITY_PER_CAMPAIGN = 3
+ITEM_KEY_SCALE = 100_000_000  # key = campaign_id * scale + item_id, unique per (campaign, item)
+
+
+@dataclass
+class Candidates:
+    session: np.ndarray  # index into the day's sessions
+    crow: np.ndarray  # campaign row in the block
+    action: np.ndarray
+    param: np.ndarray
+    item_id: np.ndarray
+    entity_match: np.ndarray
+    entity_strength: np.ndarray
+
+    def select(self, mask_or_index) -> "Candidates":
+        return Candidates(**{k: v[mask_or_index] for k, v in self.__dict__.items()})
+
+    def __len__(self) -> int:
+        return len(self.session)
+
+
+def item_keys(campaign_id: np.ndarray, item_id: np.ndarray) -> np.ndarray:
+    return np.asarray(campaign_id, np.int64) * ITEM_KEY_SCALE + np.asarray(item_id, np.int64)
+
+
+def _session_campaigns(session_adv: np.ndarray, cs: CampaignState, camp_start: np.ndarray,
+                       camp_count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    sess, rows = [], []
+    for s, a in enumerate(session_adv):
+        own = np.arange(camp_start[a], camp_start[a] + camp_count[a])
+        act = own[cs.active[own]]
+        act = act[np.argsort(-cs.budget[act], kind="stable")[:CAMPAIGNS_PER_SESSION]]
+        paused = own[~cs.active[own]][:1]
+        chosen = np.concatenate([act, paused])
+        sess.extend([s] * len(chosen))
+        rows.extend(chosen.tolist())
+    return np.array(sess, dtype=np.int64), np.array(rows, dtype=np.int64)
+
+
+def _entity_rows(seed, day, sess, crow, cs, ents: TrendEntities, trending, trend, channels,
+                 action, to_item):
+    on = np.isin(cs.channel[crow], channels) & cs.active[crow]
+    s, c = sess[on], crow[on]
+    top = trending[cs.vertical[c], day]  # [pair, TOP]
+    picked = top[:, :ENTITY_PER_CAMPAIGN]
+    # one more entity of the vertical, drawn at random: exploration of the long tail
+    per_vertical = np.bincount(ents.vertical, minlength=trending.shape[0])
+    first = np.searchsorted(ents.vertical, cs.vertical[c])
+    extra = ents.ids[first + (wr.uniform(seed, f"cand.{action}", cs.campaign_id[c], day)
+                              * per_vertical[cs.vertical[c]]).astype(int)]
+    ids = np.concatenate([picked, extra[:, None]], axis=1)
+    n = ids.shape[1]
+    ent_index = ids.ravel() - ents.ids[0]
+    crow_rep = np.repeat(c, n)
+    match = ents.vertical[ent_index] == cs.vertical[crow_rep]
+    strength = np.sqrt(ents.popularity[ent_index]) * trend[ent_index, day]
+    return (np.repeat(s, n), crow_rep, np.full(len(crow_rep), ACTION_INDEX[action]),
+            to_item(ids.ravel()), match, strength)
+
+
+def build(seed: int, day: int, session_adv: np.ndarray, cs: CampaignState, acct: AccountFlags,
+          adv: AdvertiserState, products: Products, product_start: np.ndarray,
+          product_count: np.ndarray, camp_start: np.ndarray, camp_count: np.ndarray,
+          keywords: TrendEntities, interests: TrendEntities, market: Market,
+          blocked: dict[int, int]) -> Candidates:
+    """Every eligible (campaign, item) for the day's sessions, minus items in a cool-down."""
+    sess, crow = _session_campaigns(session_adv, cs, camp_start, camp_count)
+    g = len(GENERIC_ACTION)
+    parts = [(np.repeat(sess, g), np.repeat(crow, g), np.tile(GENERIC_ACTION, len(crow)),
+              np.tile(np.arange(g), len(crow)), np.ones(len(crow) * g, bool),
+              np.ones(len(crow) * g))]
+    parts.append(_entity_rows(seed, day, sess, crow, cs, keywords, market.trending_keywords,
+                              market.keyword_trend, [0], "keyword_add", keyword_item))
+    parts.append(_entity_rows(seed, day, sess, crow, cs, interests, market.trending_interests,
+                              market.interest_trend, [1, 2], "interest_add", interest_item))
+    # Products: the rule engine cannot see what sells; it rotates through the catalog.
+    a = adv_of = cs.adv[crow]
+    has = adv.has_catalog[a] & cs.active[crow] & (cs.objective[crow] == 0)
+    if has.any():
+        s, c, a = sess[has], crow[has], adv_of[has]
+        j = (day * ENTITY_PER_CAMPAIGN + np.arange(ENTITY_PER_CAMPAIGN)[None, :]) % product_count[a][:, None]
+        prow = (product_start[a][:, None] + j).ravel()
+        parts.append((np.repeat(s, ENTITY_PER_CAMPAIGN), np.repeat(c, ENTITY_PER_CAMPAIGN),
+                      np.full(len(prow), ACTION_INDEX["product_promote"]),
+                      products.product_id[prow], np.ones(len(prow), bool),
+                      products.sell_rate[prow]))
+    sess_a, crow_a, action, item, match, strength = (np.concatenate(x) for x in zip(*parts))
+    param = np.where(item < g, GENERIC_PARAM[np.minimum(item, g - 1)], 0.0)
+    cand = Candidates(sess_a, crow_a, action, param, item, match, strength)
+    rows = cand.crow
+    season = market.date(day).month in (10, 11, 12) and market.date(day) <= market.date(day).replace(month=12, day=20)
+    ok = applicable(cs.take(rows), acct.take(rows), adv.has_catalog[cs.adv[rows]], cand.action,
+                    in_season=season)
+    if blocked:
+        keys = item_keys(cs.campaign_id[rows], cand.item_id)
+        ok &= np.fromiter((blocked.get(k, -1) < day for k in keys.tolist()), bool, len(keys))
+    return cand.select(ok)
