@@ -109,7 +109,11 @@ def build(seed: int, day: int, session_adv: np.ndarray, cs: CampaignState, acct:
                       products.sell_rate[prow]))
     sess_a, crow_a, action, item, match, strength = (np.concatenate(x) for x in zip(*parts))
     param = np.where(item < g, GENERIC_PARAM[np.minimum(item, g - 1)], 0.0)
-    cand = Candidates(sess_a, crow_a, action, param, item, match, strength)
+    # the random long-tail entity can repeat a trending one: keep each (session, campaign, item) once
+    _, first = np.unique(np.stack([sess_a, crow_a, item]), axis=1, return_index=True)
+    keep = np.sort(first)
+    cand = Candidates(sess_a[keep], crow_a[keep], action[keep], param[keep], item[keep],
+                      match[keep], strength[keep])
     rows = cand.crow
     season = market.date(day).month in (10, 11, 12) and market.date(day) <= market.date(day).replace(month=12, day=20)
     ok = applicable(cs.take(rows), acct.take(rows), adv.has_catalog[cs.adv[rows]], cand.action,

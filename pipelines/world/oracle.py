@@ -18,7 +18,7 @@ HORIZON_DAYS = 14  # effects are stated as the change over the 14 days after ado
 # Probability that the advertiser looks at an item at 1-based `position`, by surface: roughly
 # 1/rank in Ads Manager (WORLD-FACTS: rank 1 ≈ 1.8 × rank 2), flatter when a person asked
 # (assistant) or a rep walks them through it; a notification is opened about 1 time in 4.
-EXAMINE_SCALE = np.array([0.70, 0.85, 0.22, 0.92])
+EXAMINE_SCALE = np.array([0.70, 0.85, 0.17, 0.92])
 EXAMINE_DECAY = np.array([0.85, 0.60, 0.0, 0.40])
 # Baseline log-odds of adopting / dismissing an examined item, by surface.
 ADOPT_BIAS = np.array([-0.9, -0.5, -1.6, 0.1])

@@ -11,7 +11,7 @@ import numpy as np
 from pipelines.world.effects import REPEATABLE, AccountFlags
 from pipelines.world.performance import PIXEL_CAPTURE
 from pipelines.world.state import CampaignState
-from pipelines.world.taxonomy import ACTION_CHANNEL_OK, ACTION_TYPES
+from pipelines.world.taxonomy import ACTION_CHANNEL_OK, ACTION_EFFORT, ACTION_TYPES
 
 
 def reported_conv30(cs: CampaignState) -> np.ndarray:
@@ -61,9 +61,10 @@ def applicable(cs: CampaignState, acct: AccountFlags, has_catalog: np.ndarray,
     return ok
 
 
+QUICK_WIN_WEIGHT = 1.5
 _PRIOR = {
     "budget_seasonal_boost": 0.8, "bid_switch_auto": 0.8, "bid_raise_manual": 0.2,
-    "creative_add_video": 0.1, "creative_responsive_ads": 0.3, "creative_add_extensions": 0.6,
+    "creative_add_video": 0.1, "creative_responsive_ads": 0.8, "creative_add_extensions": 0.9,
     "targeting_lookalike": 0.3, "targeting_expand_geo": 0.1, "targeting_remarketing": 0.6,
     "keyword_add": 0.7, "keyword_broad_match": 0.3, "keyword_add_negatives": 0.6,
     "keyword_remove_low_quality": 0.1, "interest_add": 0.6, "interest_advantage_audience": 0.3,
@@ -84,7 +85,7 @@ def rule_scores(cs: CampaignState, action: np.ndarray, param: np.ndarray) -> np.
         m = action == a
         name = ACTION_TYPES[a].name
         if name == "budget_raise":
-            s = np.where(cs.limited7[m] >= 3, 2.0, -0.5) - np.abs(param[m] - 20) / 100
+            s = np.where(cs.limited7[m] >= 3, 2.0, -0.5) - np.abs(param[m] - 20) / 20
         elif name == "budget_lower":
             s = np.where(tracked[m] & (roas7[m] < 1.0) & (cs.spend7[m] > 0), 1.0, -1.5)
         elif name == "bid_target_cpa":
@@ -92,7 +93,7 @@ def rule_scores(cs: CampaignState, action: np.ndarray, param: np.ndarray) -> np.
         elif name == "bid_target_roas":
             s = np.where(conv30[m] >= 50, 0.6, -0.8)
         elif name == "creative_refresh":
-            s = np.where(cs.creative_age[m] > 28, 1.6, -0.8)
+            s = np.where(cs.creative_age[m] > 21, 1.8, -0.8)
         elif name == "creative_add_variants":
             s = np.where(cs.creative_count[m] < 3, 0.4, -0.5)
         elif name == "targeting_broaden":
@@ -102,4 +103,5 @@ def rule_scores(cs: CampaignState, action: np.ndarray, param: np.ndarray) -> np.
         else:
             s = np.full(m.sum(), _PRIOR[name])
         score[m] = s
-    return score
+    # Quick wins first: the rule engine was tuned on past apply rates, which fall with effort.
+    return score - QUICK_WIN_WEIGHT * ACTION_EFFORT[action]

@@ -330,7 +330,7 @@ class BlockSimulation:
         shown_at = self._timestamp(day, hour + slates.position / 3600)
         ud = self._u("resp.delay", *key)
         delay_days = np.where(ud < 0.6, 0, 1 + np.floor((ud - 0.6) / 0.4 * 6)).astype(int)
-        respond_hours = np.where(outcome == 0, delay_days * 24 + 0.5 + 4 * self._u("resp.lag", *key),
+        respond_hours = np.where(outcome == 0, delay_days * 24 + 0.5 + 3 * self._u("resp.lag", *key),
                                  0.02 + 0.2 * self._u("resp.lag", *key))
         responded_at = np.where(outcome == 3, np.datetime64("NaT"),
                                 shown_at + (respond_hours * 3600).astype("timedelta64[s]"))
@@ -375,6 +375,7 @@ class BlockSimulation:
         self.totals["impressions"] += len(outcome)
         self.totals["adoptions"] += adopted.sum()
         self.totals["dismissals"] += (outcome == 1).sum()
+        self.totals["expected_adoptions"] += truth["p_adopt"].sum()
         self.totals["expected_profit"] += (truth["p_adopt"] * truth["delta_profit"]).sum()
         self.totals["realised_profit"] += real["delta_profit"][adopted].sum()
         self.totals["realised_conversions"] += real["delta_conversions"][adopted].sum()

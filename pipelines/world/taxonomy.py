@@ -27,7 +27,7 @@ TIERS = ("smb", "mid_market", "enterprise")
 TIER_SHARE = np.array([0.90, 0.08, 0.02])
 TIER_MANAGED = np.array([0.03, 0.50, 0.95])  # share with a sales rep
 TIER_CAMPAIGNS = ((1, 3), (3, 6), (6, 12))  # campaigns per account, inclusive range
-TIER_BUDGET_MEDIAN = np.array([30.0, 250.0, 1200.0])  # dollars per day per campaign
+TIER_BUDGET_MEDIAN = np.array([30.0, 250.0, 900.0])  # dollars per day per campaign
 
 # ---------------------------------------------------------------- campaigns
 CHANNELS = ("search", "social", "display")

@@ -1,0 +1,32 @@
+# Both targets create .venv/ and install the project into it when missing.
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint docs bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/guidance world generate --scale small --seed 7 --overwrite
+	$(BIN)/guidance world summary
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+docs: $(STAMP)
+	$(BIN)/python -m pipelines.world.schema > docs/data.md
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/world.py
+
+clean:
+	rm -rf .guidance .pytest_cache

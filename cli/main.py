@@ -1,0 +1,99 @@
+"""The `guidance` command line: a thin layer that parses options into a job's config."""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+import typer
+from pydantic import ValidationError
+
+from pipelines.errors import GuidanceError
+from pipelines.storage.root import ROOT_ENV, default_root
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  rich_markup_mode=None, help="Advertiser & seller guidance.")
+world_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                        help="The simulated ads world.")
+app.add_typer(world_app, name="world")
+
+ROOT_OPTION = typer.Option(None, "--root", envvar=ROOT_ENV,
+                           help="Root folder or URI of all data (default .guidance/).")
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print one line on stderr and exit."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _validation_line(e: ValidationError) -> str:
+    err = e.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "config"
+    return f"invalid {where}: {err['msg']} (got {err.get('input')!r})"
+
+
+def run_job(fn):
+    """Call `fn`, turning the project's errors into one line and exit code 2."""
+    try:
+        return fn()
+    except ValidationError as e:
+        fail(_validation_line(e))
+    except GuidanceError as e:
+        fail(str(e))
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+
+
+@world_app.command("generate")
+def world_generate(
+    scale: str = typer.Option("small", help="tiny, small, medium or large."),
+    seed: int = typer.Option(7, help="Seed of every random draw (≥ 0)."),
+    shards: int = typer.Option(2, help="Blocks simulated at once (Ray tasks)."),
+    advertisers: Optional[int] = typer.Option(None, help="Override the scale's advertisers."),
+    days: Optional[int] = typer.Option(None, help="Override the scale's days."),
+    overwrite: bool = typer.Option(False, help="Replace a world already under the root."),
+    root: Optional[str] = ROOT_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
+) -> None:
+    """Simulate the ads world's history and write its raw tables under <root>/raw/."""
+    def job():
+        from pipelines.world.config import WorldConfig
+        from pipelines.world.job import generate
+
+        cfg = WorldConfig(scale=scale, seed=seed, shards=shards, advertisers=advertisers,
+                          days=days, overwrite=overwrite, root=root or default_root())
+        return generate(cfg, show_progress=not as_json)
+
+    manifest = run_job(job)
+    if as_json:
+        typer.echo(json.dumps(manifest, indent=2))
+    else:
+        rows = ", ".join(f"{k} {v:,}" for k, v in manifest["rows"].items()
+                         if k in ("advertisers", "campaigns", "daily_performance", "impressions"))
+        typer.echo(f"world written in {manifest['seconds']} s: {rows}")
+
+
+@world_app.command("summary")
+def world_summary(
+    root: Optional[str] = ROOT_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Print the world's marginals beside the public ranges it aims for."""
+    def job():
+        from pipelines.storage.root import Root
+        from pipelines.world.summary import summarize
+
+        return summarize(Root(root or default_root()))
+
+    summary = run_job(job)
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2, default=str))
+    else:
+        from pipelines.world.summary import render
+
+        typer.echo(render(summary))
+
+
+if __name__ == "__main__":
+    app()
