@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 
 _S, _I, _F, _B = pa.string(), pa.int64(), pa.float64(), pa.bool_()
-_D, _T = pa.date32(), pa.timestamp("s")
+_D, _T = pa.date32(), pa.timestamp("ms", tz="UTC")
 
 TABLES: dict[str, tuple[str, list[tuple[str, pa.DataType, str]]]] = {
     "advertisers": ("One row per advertiser account.", [

@@ -52,7 +52,7 @@ def test_logged_propensities_match_the_logging_policys_own_computation(logged):
     imp = out.tables["impressions"].to_pandas()
     assert imp.propensity.between(0, 1, inclusive="right").all()
     assert (imp.slate_propensity <= imp.propensity + 1e-12).all()
-    imp["day"] = (imp.shown_at.dt.normalize() - pd.Timestamp(SPEC.start)).dt.days
+    imp["day"] = (imp.shown_at.dt.normalize() - pd.Timestamp(SPEC.start, tz="UTC")).dt.days
     checked = 0
     for (day, adv, surface), slate in imp.groupby(["day", "advertiser_id", "surface"]):
         pool = cands[(cands.day == day) & (cands.advertiser_id == adv)
