@@ -111,3 +111,31 @@ def test_the_oracle_beats_the_rules_which_beat_random():
     assert log["adoptions"] > 1.03 * rnd["adoptions"]
     assert log["expected_profit"] > 1.3 * rnd["expected_profit"]
     assert log["dismissals"] <= rnd["dismissals"]
+
+
+def _auc(y, score):
+    from scipy.stats import rankdata
+
+    r = rankdata(score)
+    pos = y.sum()
+    return (r[y].sum() - pos * (pos + 1) / 2) / (pos * (len(y) - pos))
+
+
+def test_adoption_is_partly_predictable_and_partly_hidden(logged):
+    """The oracle ranks adoptions well but not perfectly (outcomes are draws), and observable
+    facts alone (surface, position, action type, vertical) already carry signal."""
+    out, _ = logged
+    imp = out.tables["impressions"].to_pandas().merge(
+        out.truth["impression_oracle"].to_pandas(), on="impression_id")
+    adv = out.tables["advertisers"].to_pandas()[["advertiser_id", "vertical"]]
+    imp = imp.merge(adv, on="advertiser_id")
+    y = (imp.outcome == "adopted").to_numpy()
+    oracle_auc = _auc(y, imp.p_adopt.to_numpy())
+    half = imp.shown_at < imp.shown_at.quantile(0.5)
+    rate = imp[half].groupby(["surface", "position", "action_type", "vertical"]).outcome.apply(
+        lambda s: (s == "adopted").mean()).rename("rate")
+    test = imp[~half].join(rate, on=["surface", "position", "action_type", "vertical"])
+    observable_auc = _auc((test.outcome == "adopted").to_numpy(),
+                          test.rate.fillna(y[half.to_numpy()].mean()).to_numpy())
+    assert 0.70 < oracle_auc < 0.95
+    assert 0.55 < observable_auc < oracle_auc - 0.05
