@@ -54,6 +54,9 @@ TABLES: dict[str, tuple[str, list[tuple[str, pa.DataType, str]]]] = {
         ("budget_exhausted_hour", _F, "Hour of the day (0-24) at which it ran out; null if it "
                                       "did not."),
         ("bid_strategy", _S, "manual or automatic, that day."),
+        ("conversion_tracking", _S, "none, pixel or pixel_and_server, that day."),
+        ("targeting_breadth", _F, "Audience breadth (0-1), that day."),
+        ("creative_count", _I, "Creatives in rotation, that day."),
         ("creative_age_days", _I, "Days since the creatives were refreshed, that day."),
         ("creative_fatigue", _F, "Share of click-through lost to creative fatigue (0-1)."),
         ("disapproved_share", _F, "Share of the campaign's ads disapproved (0-1)."),

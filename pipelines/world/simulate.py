@@ -439,6 +439,9 @@ class BlockSimulation:
                 budget_limited=out["limited"][live],
                 budget_exhausted_hour=np.round(out["exhausted_hour"][live], 2),
                 bid_strategy=np.where(cs.auto[live], "automatic", "manual").astype(object),
+                conversion_tracking=np.array(TRACKING_NAMES, dtype=object)[cs.tracking[live]],
+                targeting_breadth=np.round(cs.breadth[live], 3),
+                creative_count=cs.creative_count[live].astype(np.int64),
                 creative_age_days=cs.creative_age[live].astype(np.int64),
                 creative_fatigue=np.round(1 - performance.fatigue_multiplier(
                     cs.creative_age[live], cs.creative_count[live]), 4),
