@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/guidance world generate --scale small --seed 7 --overwrite
 	$(BIN)/guidance world summary
+	$(BIN)/guidance prepare --version demo --overwrite
+	$(BIN)/guidance context show --advertiser 17
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -24,6 +26,7 @@ lint: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python -m pipelines.world.schema > docs/data.md
+	$(BIN)/python -m pipelines.context.docs > docs/signals.md
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/world.py

@@ -15,7 +15,10 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   rich_markup_mode=None, help="Advertiser & seller guidance.")
 world_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                         help="The simulated ads world.")
+context_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                          help="Signals about one advertiser, for people and agents.")
 app.add_typer(world_app, name="world")
+app.add_typer(context_app, name="context")
 
 ROOT_OPTION = typer.Option(None, "--root", envvar=ROOT_ENV,
                            help="Root folder or URI of all data (default .guidance/).")
@@ -93,6 +96,81 @@ def world_summary(
         from pipelines.world.summary import render
 
         typer.echo(render(summary))
+
+
+@app.command("prepare")
+def prepare_cmd(
+    version: Optional[str] = typer.Option(None, help="Snapshot name (default: a UTC timestamp)."),
+    advertisers_per_block: int = typer.Option(500, help="Advertisers per Ray Data task."),
+    overwrite: bool = typer.Option(False, help="Replace a snapshot of the same version."),
+    root: Optional[str] = ROOT_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
+) -> None:
+    """Build a versioned snapshot: point-in-time training examples and the online context."""
+    def job():
+        from pipelines.labels.config import PrepareConfig
+        from pipelines.labels.prepare import prepare
+
+        extra = {"version": version} if version else {}
+        cfg = PrepareConfig(root=root or default_root(), overwrite=overwrite,
+                            advertisers_per_block=advertisers_per_block, **extra)
+        return prepare(cfg, show_progress=not as_json)
+
+    manifest = run_job(job)
+    if as_json:
+        typer.echo(json.dumps(manifest, indent=2))
+    else:
+        r = manifest["rows"]
+        typer.echo(f"snapshot {manifest['version']} written in {manifest['seconds']} s: "
+                   f"train {r['train']:,}, validation {r['validation']:,}, test {r['test']:,} "
+                   f"examples; {r['online_advertisers']:,} advertisers and "
+                   f"{r['online_campaigns']:,} campaigns as of {manifest['as_of_now']}")
+
+
+@app.command("signals")
+def signals_cmd(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")
+                ) -> None:
+    """List the signal registry."""
+    from pipelines.context.docs import registry_rows
+
+    rows = registry_rows()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        typer.echo(f"{r['group']:<12}{r['name']:<36}{r['level']:<11}{r['type']:<9}"
+                   f"{r['description']}")
+
+
+@context_app.command("show")
+def context_show(
+    advertiser: int = typer.Option(..., help="Advertiser id."),
+    as_of: Optional[str] = typer.Option(None, help="YYYY-MM-DD (default: now, after the history)."),
+    snapshot: Optional[str] = typer.Option(None, help="Snapshot version (default: latest)."),
+    root: Optional[str] = ROOT_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Print an advertiser's signals grouped by source, each with its sentence."""
+    def job():
+        import datetime as dt
+
+        from pipelines.context.online import context_for
+        from pipelines.errors import ConfigError
+        from pipelines.storage.root import Root
+
+        try:
+            day = dt.date.fromisoformat(as_of) if as_of else None
+        except ValueError:
+            raise ConfigError(f"invalid --as-of {as_of!r}: expected YYYY-MM-DD") from None
+        return context_for(Root(root or default_root()), advertiser, day, snapshot)
+
+    context = run_job(job)
+    if as_json:
+        typer.echo(json.dumps(context, indent=2, default=str))
+    else:
+        from pipelines.context.online import render
+
+        typer.echo(render(context))
 
 
 if __name__ == "__main__":

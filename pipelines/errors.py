@@ -15,3 +15,7 @@ class StorageError(GuidanceError):
 
 class DataError(GuidanceError):
     """A table is missing or does not match its contract."""
+
+
+class NotFoundError(GuidanceError):
+    """An advertiser, campaign, snapshot or recommendation that does not exist."""

@@ -71,7 +71,8 @@ def step_propensities(logits: np.ndarray, group: np.ndarray, chosen: np.ndarray)
     cw = w[chosen]
     starts, sizes = _group_starts(cg)
     placed_before = np.cumsum(cw) - np.repeat(np.cumsum(cw)[starts] - cw[starts], sizes) - cw
-    return cw / (total[cg] - placed_before)
+    # the last candidate left can come out a hair above 1 after the subtraction
+    return np.minimum(cw / (total[cg] - placed_before), 1.0)
 
 
 def _prefix_products(prop: np.ndarray, group: np.ndarray) -> np.ndarray:

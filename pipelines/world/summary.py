@@ -42,8 +42,8 @@ def _connect(root: Root) -> duckdb.DuckDBPyConnection:
 
 
 def _one(con, sql: str) -> float | None:
-    row = con.execute(sql).fetchone()
-    return None if row is None or row[0] is None else float(row[0])
+    rows = con.execute(sql).fetchall()
+    return None if not rows or rows[0][0] is None else float(rows[0][0])
 
 
 def summarize(root: Root) -> dict:

@@ -1,0 +1,79 @@
+"""The online side of the context layer: one advertiser's signals, from the same functions the
+offline job maps over everyone, grouped by source with their sentences."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+
+from pipelines.context import compute, load
+from pipelines.context.registry import GROUPS, REGISTRY
+from pipelines.errors import ConfigError, NotFoundError
+from pipelines.labels.prepare import latest_version, read_peers
+from pipelines.storage.root import Root
+
+
+def _value(v):
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    return v
+
+
+def _grouped(row: dict) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for name, value in row.items():
+        s = REGISTRY[name]
+        value = _value(value)
+        out.setdefault(s.group, []).append({
+            "name": name, "value": value, "unit": s.unit, "sentence": s.explain(value)})
+    return {g: out[g] for g in GROUPS if g in out}
+
+
+def context_for(root: Root, advertiser_id: int, as_of: dt.date | None = None,
+                version: str | None = None) -> dict:
+    """Signals of one advertiser and each of its campaigns as of `as_of` (default: now, the day
+    after the history ends), with the peer benchmarks of snapshot `version` (default: latest)."""
+    version = version or latest_version(root)
+    start, days = load.time_range(root)
+    day = days if as_of is None else (as_of - start).days
+    if not 0 <= day <= days:
+        raise ConfigError(f"as-of date {as_of} is outside the history "
+                          f"{start} .. {start + dt.timedelta(days=days)}")
+    tables = load.read_advertisers(root, ids=np.array([advertiser_id]))
+    if tables["advertisers"].empty:
+        raise NotFoundError(f"advertiser {advertiser_id} not found under root {root.uri!r}")
+    market = load.dataset(root, "market").to_table().to_pandas()
+    ctx = load.context_arrays(tables, market, read_peers(root, version), start, days)
+    adv = compute.compute(ctx, compute.query(ctx, [advertiser_id], [-1], [day]),
+                          level="advertiser").to_pylist()[0]
+    n = len(ctx.campaign_id)
+    camps = compute.compute(ctx, compute.query(ctx, np.full(n, advertiser_id), ctx.campaign_id,
+                                               np.full(n, day)), level="campaign").to_pylist()
+    return {
+        "advertiser_id": int(advertiser_id),
+        "as_of": (start + dt.timedelta(days=day)).isoformat(),
+        "snapshot": version,
+        "signals": _grouped(adv),
+        "campaigns": [{"campaign_id": int(cid), "signals": _grouped(row)}
+                      for cid, row in zip(ctx.campaign_id, camps)],
+    }
+
+
+def render(context: dict) -> str:
+    """The context for a person: grouped by source, one sentence per signal."""
+    lines = [f"advertiser {context['advertiser_id']} as of {context['as_of']} "
+             f"(snapshot {context['snapshot']})"]
+
+    def block(groups, indent):
+        for group, items in groups.items():
+            lines.append(f"{indent}{group}")
+            for it in items:
+                lines.append(f"{indent}  {it['name']:<36}{it['sentence']}")
+
+    block(context["signals"], "  ")
+    for c in context["campaigns"]:
+        lines.append(f"  campaign {c['campaign_id']}")
+        block(c["signals"], "    ")
+    return "\n".join(lines)
