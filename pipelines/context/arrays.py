@@ -9,7 +9,8 @@ columns where column d sums days strictly before d, so a trailing window [d - w,
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,7 @@ PERF_SUMS = ("spend", "impressions", "clicks", "conversions", "conversion_value"
              "tracked_clicks", "limited", "exhausted_hour", "live", "budget")
 PERF_STATES = ("daily_budget", "auto", "tracking", "targeting_breadth", "creative_count",
                "creative_age_days", "creative_fatigue", "disapproved_share")
+PEER_METRICS = ("clicks", "impressions", "spend", "conversions", "tracked_clicks")
 WORKFLOW_COUNTS = ("sessions", "page_views", "edits", "recommendation_views",
                    "error_payment_failed", "error_ad_disapproved", "error_feed_error")
 TRACKING_LEVEL = {"none": 0, "pixel": 1, "pixel_and_server": 2}
@@ -54,42 +56,218 @@ def _last_day(present: np.ndarray) -> np.ndarray:
     return out
 
 
-@dataclass
-class ContextArrays:
-    """Everything the signals of a set of advertisers read, indexed by row and as-of day."""
+def _sum_rows(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """[row, D] → [group, D] sums (groups need not be contiguous)."""
+    out = np.zeros((n_groups, values.shape[1]))
+    if len(group):
+        order = np.argsort(group, kind="stable")
+        g = group[order]
+        starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+        out[g[starts]] = np.add.reduceat(values[order], starts, axis=0)
+    return out
 
-    start: dt.date
-    days: int
-    advertiser_id: np.ndarray
-    adv_static: pd.DataFrame  # one row per advertiser, in advertiser_id order
-    campaign_id: np.ndarray
-    camp_adv: np.ndarray  # campaign row → advertiser row
-    camp_static: pd.DataFrame
-    perf: dict[str, np.ndarray]  # [campaign, D + 1] cumulative sums
-    state: dict[str, np.ndarray]  # [campaign, D + 1] last known values
-    adv_perf: dict[str, np.ndarray]  # [advertiser, D + 1] cumulative sums
-    workflow: dict[str, np.ndarray]  # [advertiser, D + 1] cumulative counts
-    last_session: np.ndarray  # [advertiser, D + 1] day index of the last session before
-    shown: np.ndarray  # [advertiser, category, D + 1] cumulative guidance shown
-    adopted: np.ndarray  # by the day of the response
-    dismissed: np.ndarray
-    snoozed: np.ndarray
-    last_adoption: np.ndarray  # [advertiser, D + 1] day index of the last adoption before
-    last_dismissal: np.ndarray
-    last_dismiss_reason: np.ndarray  # [advertiser, D + 1] reason code of that dismissal (-1)
-    market: dict[str, np.ndarray]  # [vertical, country, D + 1] last known market indices
-    peers: dict[str, np.ndarray]  # [vertical, channel, D + 1] cumulative peer sums
+
+class _Lazy(Mapping):
+    """A read-only mapping whose values are built on first access."""
+
+    def __init__(self, keys, build):
+        self._keys, self._build, self._cache = tuple(keys), build, {}
+
+    def __getitem__(self, key):
+        if key not in self._cache:
+            if key not in self._keys:
+                raise KeyError(key)
+            self._cache[key] = self._build(key)
+        return self._cache[key]
+
+    def __iter__(self):
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+class ContextArrays:
+    """Everything the signals of a set of advertisers read, indexed by row and as-of day.
+
+    Built from the raw tables of those advertisers (already filtered to them). Each array is
+    built on first use, so a caller that needs a few signals pays only for their arrays.
+    `impressions` needs an `action_category` column; `peers` comes from `peer_sums` over every
+    advertiser of the world.
+    """
+
+    def __init__(self, advertisers: pd.DataFrame, campaigns: pd.DataFrame, perf: pd.DataFrame,
+                 workflow: pd.DataFrame, impressions: pd.DataFrame, market: pd.DataFrame,
+                 peers: np.ndarray, start: dt.date, days: int):
+        self.start, self.days = start, days
+        self.adv_static = advertisers.sort_values("advertiser_id").reset_index(drop=True)
+        self.camp_static = campaigns.sort_values("campaign_id").reset_index(drop=True)
+        self.advertiser_id = self.adv_static.advertiser_id.to_numpy()
+        self.campaign_id = self.camp_static.campaign_id.to_numpy()
+        self.camp_adv = _rows(self.advertiser_id, self.camp_static.advertiser_id.to_numpy())
+        self._frames = {"perf": perf, "workflow": workflow, "impressions": impressions,
+                        "market": market}
+        self._peers = peers
+        self.perf = _Lazy(PERF_SUMS, lambda k: _cum(self._perf_daily(k)))
+        self.state = _Lazy((*PERF_STATES, "last_live_day"), self._state)
+        self.adv_perf = _Lazy(("spend", "conversions", "clicks", "impressions",
+                               "conversion_value", "tracked_spend", "live"),
+                              lambda k: _cum(_sum_rows(self._perf_daily(k), self.camp_adv,
+                                                       len(self.advertiser_id))))
+        self.workflow = _Lazy(WORKFLOW_COUNTS, lambda k: _cum(self._workflow_daily(k)))
+        self.market = _Lazy(("demand_index", "cpm_index", "cpc_index"), self._market)
+        self.peers = _Lazy(PEER_METRICS, lambda k: _cum(self._peers[:, :, PEER_METRICS.index(k), :]))
 
     def date(self, d: int) -> dt.date:
         return self.start + dt.timedelta(days=int(d))
 
+    # ---------------------------------------------------------------- daily performance
+    @cached_property
+    def _perf_rows(self) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+        p = self._frames["perf"]
+        r = np.searchsorted(self.campaign_id, p.campaign_id.to_numpy())
+        d = _day_index(p.date, self.start)
+        ok = (d >= 0) & (d < self.days)
+        return r[ok], d[ok], p[ok]
+
+    @cached_property
+    def _present(self) -> np.ndarray:
+        r, d, _ = self._perf_rows
+        out = np.zeros((len(self.campaign_id), self.days), dtype=bool)
+        out[r, d] = True
+        return out
+
+    def _perf_values(self, key: str) -> np.ndarray:
+        _, _, p = self._perf_rows
+        tracked = p.conversions.notna().to_numpy()
+        col = {"spend": "spend", "impressions": "impressions", "clicks": "clicks",
+               "budget": "daily_budget", "daily_budget": "daily_budget",
+               "targeting_breadth": "targeting_breadth", "creative_count": "creative_count",
+               "creative_age_days": "creative_age_days", "creative_fatigue": "creative_fatigue",
+               "disapproved_share": "disapproved_share"}.get(key)
+        if col:
+            return p[col].to_numpy(float)
+        if key in ("conversions", "conversion_value", "exhausted_hour"):
+            name = "budget_exhausted_hour" if key == "exhausted_hour" else key
+            return np.nan_to_num(p[name].to_numpy(float))
+        if key == "tracked_spend":
+            return np.where(tracked, p.spend.to_numpy(float), 0.0)
+        if key == "tracked_clicks":
+            return np.where(tracked, p.clicks.to_numpy(float), 0.0)
+        if key == "limited":
+            return p.budget_limited.to_numpy(float)
+        if key == "live":
+            return np.ones(len(p))
+        if key == "auto":
+            return (p.bid_strategy == "automatic").to_numpy(float)
+        if key == "tracking":
+            return p.conversion_tracking.map(TRACKING_LEVEL).to_numpy(float)
+        raise KeyError(key)
+
+    def _perf_daily(self, key: str) -> np.ndarray:
+        r, d, _ = self._perf_rows
+        out = np.zeros((len(self.campaign_id), self.days))
+        out[r, d] = self._perf_values(key)
+        return out
+
+    def _state(self, key: str) -> np.ndarray:
+        if key == "last_live_day":
+            return _last_day(self._present).astype(float)
+        return _last_known(self._perf_daily(key), self._present)
+
+    # ---------------------------------------------------------------- workflow
+    @cached_property
+    def _workflow_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        w = self._frames["workflow"]
+        a = _rows(self.advertiser_id, w.advertiser_id.to_numpy())
+        d = _day_index(w.event_time, self.start)
+        ok = (d >= 0) & (d < self.days)
+        return a[ok], d[ok], w.event_type.to_numpy()[ok], w.detail.to_numpy()[ok]
+
+    def _workflow_daily(self, key: str) -> np.ndarray:
+        a, d, et, detail = self._workflow_rows
+        mask = {
+            "sessions": et == "session_start",
+            "page_views": et == "page_view",
+            "edits": et == "edit",
+            "recommendation_views": (et == "page_view") & (detail == "recommendations"),
+            "error_payment_failed": (et == "error") & (detail == "payment_failed"),
+            "error_ad_disapproved": (et == "error") & (detail == "ad_disapproved"),
+            "error_feed_error": (et == "error") & (detail == "feed_error"),
+        }[key]
+        return _count(a[mask], d[mask], len(self.advertiser_id), self.days)
+
+    @cached_property
+    def last_session(self) -> np.ndarray:
+        """[advertiser, D + 1] day index of the last session before each day (-1: none)."""
+        return _last_day(self._workflow_daily("sessions") > 0)
+
+    # ---------------------------------------------------------------- guidance history
+    @cached_property
+    def _history(self) -> dict[str, np.ndarray]:
+        imp = self._frames["impressions"]
+        n_adv, n_cat, days = len(self.advertiser_id), len(CATEGORIES), self.days
+        a = _rows(self.advertiser_id, imp.advertiser_id.to_numpy())
+        cat = pd.Categorical(imp.action_category, categories=CATEGORIES).codes
+        flat = a * n_cat + cat
+        d_shown = _day_index(imp.shown_at, self.start)
+        d_resp = _day_index(imp.responded_at, self.start)
+        outcome = imp.outcome.to_numpy()
+        ok = (d_shown >= 0) & (d_shown < days)
+        cubes = {"shown": _count(flat[ok], d_shown[ok], n_adv * n_cat, days)}
+        for name in ("adopted", "dismissed", "snoozed"):
+            m = (outcome == name) & (d_resp >= 0) & (d_resp < days)
+            cubes[name] = _count(flat[m], d_resp[m], n_adv * n_cat, days)
+        cubes = {k: v.reshape(n_adv, n_cat, days) for k, v in cubes.items()}
+        reason_daily = np.full((n_adv, days), -1)
+        m = (outcome == "dismissed") & (d_resp >= 0) & (d_resp < days)
+        if m.any():
+            dd = pd.DataFrame({"a": a[m], "d": d_resp[m], "t": imp.responded_at[m].to_numpy(),
+                               "r": pd.Categorical(imp.dismiss_reason[m],
+                                                   categories=DISMISS_REASONS).codes})
+            last = dd.sort_values(["a", "d", "t"]).groupby(["a", "d"]).r.last()
+            reason_daily[last.index.get_level_values(0), last.index.get_level_values(1)] = last
+        last_dismissal = _last_day(cubes["dismissed"].sum(axis=1) > 0)
+        last_reason = np.full((n_adv, days + 1), -1)
+        has = last_dismissal >= 0
+        rows = np.broadcast_to(np.arange(n_adv)[:, None], last_dismissal.shape)
+        last_reason[has] = reason_daily[rows[has], last_dismissal[has]]
+        return {**{k: _cum(v) for k, v in cubes.items()},
+                "last_adoption": _last_day(cubes["adopted"].sum(axis=1) > 0),
+                "last_dismissal": last_dismissal, "last_dismiss_reason": last_reason}
+
+    shown = property(lambda self: self._history["shown"],
+                     doc="[advertiser, category, D + 1] cumulative guidance shown")
+    adopted = property(lambda self: self._history["adopted"], doc="by the day of the response")
+    dismissed = property(lambda self: self._history["dismissed"])
+    snoozed = property(lambda self: self._history["snoozed"])
+    last_adoption = property(lambda self: self._history["last_adoption"])
+    last_dismissal = property(lambda self: self._history["last_dismissal"])
+    last_dismiss_reason = property(lambda self: self._history["last_dismiss_reason"])
+
+    # ---------------------------------------------------------------- market
+    def _market(self, col: str) -> np.ndarray:
+        """[vertical, country, D + 1] the market index of the day before each as-of day."""
+        market = self._frames["market"]
+        v = pd.Categorical(market.vertical, categories=VERTICALS).codes
+        c = pd.Categorical(market.country, categories=COUNTRIES).codes
+        d = _day_index(market.date, self.start)
+        ok = (d >= 0) & (d < self.days)
+        full = np.full((len(VERTICALS), len(COUNTRIES), self.days + 1), np.nan)
+        full[v[ok], c[ok], d[ok] + 1] = market[col].to_numpy()[ok]
+        return full
+
 
 def _day_index(dates: pd.Series, start: dt.date) -> np.ndarray:
-    """Day index of each timestamp or date since `start`; -1 where missing."""
-    ts = pd.to_datetime(pd.Series(dates))
-    if ts.dt.tz is not None:
-        ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
-    return (ts.dt.normalize() - pd.Timestamp(start)).dt.days.fillna(-1).to_numpy(np.int64)
+    """Day index (UTC) of each timestamp or date since `start`; -1 where missing."""
+    s = pd.Series(dates)
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+    elif s.dtype == object:
+        s = pd.to_datetime(s)
+    v = s.to_numpy(dtype="datetime64[ns]")
+    days = (v.astype("datetime64[D]") - np.datetime64(start, "D")).astype(np.int64)
+    return np.where(np.isnat(v), -1, days)
 
 
 def _rows(ids: np.ndarray, keys: np.ndarray) -> np.ndarray:
@@ -118,137 +296,23 @@ def peer_sums(perf: pd.DataFrame, campaigns: pd.DataFrame, advertisers: pd.DataF
                perf.spend.to_numpy(float), np.nan_to_num(perf.conversions.to_numpy(float)),
                np.where(tracked, perf.clicks.to_numpy(float), 0.0))
     ok = (d >= 0) & (d < days)
+    cell = (v[ok].astype(np.int64) * len(CHANNELS) + ch[ok]) * days + d[ok]
     for m, values in enumerate(metrics):
-        np.add.at(out[:, :, m, :], (v[ok], ch[ok], d[ok]), values[ok])
+        out[:, :, m, :] = np.bincount(cell, weights=values[ok],
+                                      minlength=len(VERTICALS) * len(CHANNELS) * days
+                                      ).reshape(len(VERTICALS), len(CHANNELS), days)
     return out
+
+
+def _count(rows: np.ndarray, days_idx: np.ndarray, n_rows: int, days: int) -> np.ndarray:
+    """[n_rows, days] number of (row, day) pairs."""
+    return np.bincount(rows * days + days_idx, minlength=n_rows * days).reshape(
+        n_rows, days).astype(float)
 
 
 def build(advertisers: pd.DataFrame, campaigns: pd.DataFrame, perf: pd.DataFrame,
           workflow: pd.DataFrame, impressions: pd.DataFrame, market: pd.DataFrame,
           peers: np.ndarray, start: dt.date, days: int) -> ContextArrays:
-    """Arrays for the advertisers in `advertisers` (other tables already filtered to them).
-
-    `impressions` needs an `action_category` column (joined from the catalog); `peers` comes
-    from `peer_sums` over every advertiser of the world.
-    """
-    advertisers = advertisers.sort_values("advertiser_id").reset_index(drop=True)
-    campaigns = campaigns.sort_values("campaign_id").reset_index(drop=True)
-    adv_ids = advertisers.advertiser_id.to_numpy()
-    camp_ids = campaigns.campaign_id.to_numpy()
-    n_adv, n_camp = len(adv_ids), len(camp_ids)
-    camp_adv = _rows(adv_ids, campaigns.advertiser_id.to_numpy())
-
-    # ---- daily performance → [campaign, day]
-    daily = {k: np.zeros((n_camp, days)) for k in PERF_SUMS}
-    states = {k: np.zeros((n_camp, days)) for k in PERF_STATES}
-    present = np.zeros((n_camp, days), dtype=bool)
-    if not perf.empty:
-        r = np.searchsorted(camp_ids, perf.campaign_id.to_numpy())
-        d = _day_index(perf.date, start)
-        ok = (d >= 0) & (d < days)
-        r, d, p = r[ok], d[ok], perf[ok]
-        tracked = p.conversions.notna().to_numpy()
-        spend = p.spend.to_numpy(float)
-        for k, v in (("spend", spend), ("impressions", p.impressions.to_numpy(float)),
-                     ("clicks", p.clicks.to_numpy(float)),
-                     ("conversions", np.nan_to_num(p.conversions.to_numpy(float))),
-                     ("conversion_value", np.nan_to_num(p.conversion_value.to_numpy(float))),
-                     ("tracked_spend", np.where(tracked, spend, 0.0)),
-                     ("tracked_clicks", np.where(tracked, p.clicks.to_numpy(float), 0.0)),
-                     ("limited", p.budget_limited.to_numpy(float)),
-                     ("exhausted_hour", np.nan_to_num(p.budget_exhausted_hour.to_numpy(float))),
-                     ("live", np.ones(len(p))), ("budget", p.daily_budget.to_numpy(float))):
-            daily[k][r, d] = v
-        for k, v in (("daily_budget", p.daily_budget.to_numpy(float)),
-                     ("auto", (p.bid_strategy == "automatic").to_numpy(float)),
-                     ("tracking", p.conversion_tracking.map(TRACKING_LEVEL).to_numpy(float)),
-                     ("targeting_breadth", p.targeting_breadth.to_numpy(float)),
-                     ("creative_count", p.creative_count.to_numpy(float)),
-                     ("creative_age_days", p.creative_age_days.to_numpy(float)),
-                     ("creative_fatigue", p.creative_fatigue.to_numpy(float)),
-                     ("disapproved_share", p.disapproved_share.to_numpy(float))):
-            states[k][r, d] = v
-        present[r, d] = True
-    perf_cum = {k: _cum(v) for k, v in daily.items()}
-    state = {k: _last_known(v, present) for k, v in states.items()}
-    state["last_live_day"] = _last_day(present).astype(float)
-    adv_daily = {k: np.zeros((n_adv, days)) for k in ("spend", "conversions", "clicks",
-                                                       "impressions", "conversion_value",
-                                                       "tracked_spend", "live")}
-    for k in adv_daily:
-        np.add.at(adv_daily[k], camp_adv, daily[k])
-    adv_perf = {k: _cum(v) for k, v in adv_daily.items()}
-
-    # ---- workflow → [advertiser, day]
-    wf = {k: np.zeros((n_adv, days)) for k in WORKFLOW_COUNTS}
-    if not workflow.empty:
-        a = _rows(adv_ids, workflow.advertiser_id.to_numpy())
-        d = _day_index(workflow.event_time, start)
-        et, detail = workflow.event_type.to_numpy(), workflow.detail.to_numpy()
-        for k, mask in (("sessions", et == "session_start"), ("page_views", et == "page_view"),
-                        ("edits", et == "edit"),
-                        ("recommendation_views", (et == "page_view") & (detail == "recommendations")),
-                        ("error_payment_failed", (et == "error") & (detail == "payment_failed")),
-                        ("error_ad_disapproved", (et == "error") & (detail == "ad_disapproved")),
-                        ("error_feed_error", (et == "error") & (detail == "feed_error"))):
-            m = mask & (d >= 0) & (d < days)
-            np.add.at(wf[k], (a[m], d[m]), 1.0)
-    last_session = _last_day(wf["sessions"] > 0)
-
-    # ---- guidance history → [advertiser, category, day]
-    n_cat = len(CATEGORIES)
-    shown, adopted, dismissed, snoozed = (np.zeros((n_adv, n_cat, days)) for _ in range(4))
-    reason_daily = np.full((n_adv, days), -1)
-    if not impressions.empty:
-        a = _rows(adv_ids, impressions.advertiser_id.to_numpy())
-        cat = pd.Categorical(impressions.action_category, categories=CATEGORIES).codes
-        d_shown = _day_index(impressions.shown_at, start)
-        d_resp = _day_index(impressions.responded_at, start)  # NaN for ignored → negative
-        resp_known = impressions.responded_at.notna().to_numpy()
-        outcome = impressions.outcome.to_numpy()
-        ok = (d_shown >= 0) & (d_shown < days)
-        np.add.at(shown, (a[ok], cat[ok], d_shown[ok]), 1.0)
-        for arr, name in ((adopted, "adopted"), (dismissed, "dismissed"), (snoozed, "snoozed")):
-            m = (outcome == name) & resp_known
-            d_r = np.where(m, d_resp, -1)
-            m &= (d_r >= 0) & (d_r < days)
-            np.add.at(arr, (a[m], cat[m], d_r[m]), 1.0)
-        m = (outcome == "dismissed") & resp_known
-        if m.any():
-            dd = pd.DataFrame({"a": a[m], "d": d_resp[m], "t": impressions.responded_at[m],
-                               "r": pd.Categorical(impressions.dismiss_reason[m],
-                                                   categories=DISMISS_REASONS).codes})
-            dd = dd[(dd.d >= 0) & (dd.d < days)].sort_values(["a", "d", "t"])
-            last = dd.groupby(["a", "d"]).r.last()
-            reason_daily[last.index.get_level_values(0), last.index.get_level_values(1)] = last
-    any_adopt = adopted.sum(axis=1) > 0
-    any_dismiss = dismissed.sum(axis=1) > 0
-    last_dismissal = _last_day(any_dismiss)
-    last_reason = np.full((n_adv, days + 1), -1)
-    has = last_dismissal >= 0
-    rows = np.broadcast_to(np.arange(n_adv)[:, None], last_dismissal.shape)
-    last_reason[has] = reason_daily[rows[has], last_dismissal[has]]
-
-    # ---- market → [vertical, country, day], last known before the day
-    mk = {}
-    mv = pd.Categorical(market.vertical, categories=VERTICALS).codes
-    mc = pd.Categorical(market.country, categories=COUNTRIES).codes
-    md = _day_index(market.date, start)
-    ok = (md >= 0) & (md < days)
-    for col in ("demand_index", "cpm_index", "cpc_index"):
-        grid = np.full((len(VERTICALS), len(COUNTRIES), days), np.nan)
-        grid[mv[ok], mc[ok], md[ok]] = market[col].to_numpy()[ok]
-        full = np.full((len(VERTICALS), len(COUNTRIES), days + 1), np.nan)
-        full[:, :, 1:] = grid
-        mk[col] = full
-
-    return ContextArrays(
-        start=start, days=days, advertiser_id=adv_ids, adv_static=advertisers,
-        campaign_id=camp_ids, camp_adv=camp_adv, camp_static=campaigns,
-        perf=perf_cum, state=state, adv_perf=adv_perf, workflow={k: _cum(v) for k, v in wf.items()},
-        last_session=last_session, shown=_cum(shown), adopted=_cum(adopted),
-        dismissed=_cum(dismissed), snoozed=_cum(snoozed), last_adoption=_last_day(any_adopt),
-        last_dismissal=last_dismissal, last_dismiss_reason=last_reason, market=mk,
-        peers={name: _cum(peers[:, :, m, :]) for m, name in enumerate(
-            ("clicks", "impressions", "spend", "conversions", "tracked_clicks"))},
-    )
+    """Arrays for the advertisers in `advertisers` (other tables already filtered to them)."""
+    return ContextArrays(advertisers, campaigns, perf, workflow, impressions, market, peers,
+                         start, days)

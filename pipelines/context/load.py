@@ -6,11 +6,13 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
 
 from pipelines.context import arrays
 from pipelines.storage.root import Root
+from pipelines.world.schema import arrow_schema
 from pipelines.world.taxonomy import ACTION_TYPES
 
 TABLES = ("advertisers", "campaigns", "daily_performance", "workflow_events", "impressions")
@@ -22,18 +24,50 @@ def dataset(root: Root, name: str) -> pads.Dataset:
                         exclude_invalid_files=True)
 
 
-def read_advertisers(root: Root, ids: np.ndarray | None = None,
-                     lo: int | None = None, hi: int | None = None) -> dict[str, pd.DataFrame]:
-    """The per-advertiser raw tables, filtered to `ids` or to the id range [lo, hi)."""
+FileIndex = dict[str, list[tuple[str, int, int]]]
+
+
+def file_index(root: Root) -> FileIndex:
+    """For each per-advertiser table, its files with their smallest and largest advertiser id
+    (from the Parquet statistics), so that a reader of an id range opens only the files that
+    can hold it. Read once by the driver; a table without statistics maps every file to the
+    full range."""
+    index: FileIndex = {}
+    for name in TABLES:
+        entries = []
+        for frag in dataset(root, name).get_fragments():
+            lo, hi = np.iinfo(np.int64).min, np.iinfo(np.int64).max
+            meta = frag.metadata
+            col = meta.schema.to_arrow_schema().get_field_index("advertiser_id")
+            stats = [meta.row_group(i).column(col).statistics for i in range(meta.num_row_groups)]
+            if stats and all(s is not None and s.has_min_max for s in stats):
+                lo, hi = min(s.min for s in stats), max(s.max for s in stats)
+            entries.append((frag.path, lo, hi))
+        index[name] = entries
+    return index
+
+
+def read_advertisers(root: Root, ids: np.ndarray | None = None, lo: int | None = None,
+                     hi: int | None = None, index: FileIndex | None = None
+                     ) -> dict[str, pd.DataFrame]:
+    """The per-advertiser raw tables, filtered to `ids` or to the id range [lo, hi). With an
+    `index`, only the files whose advertiser range overlaps are opened."""
     f = pc.field("advertiser_id")
-    expr = f.isin(pa_ids(ids)) if ids is not None else (f >= lo) & (f < hi)
-    return {name: dataset(root, name).to_table(filter=expr).to_pandas() for name in TABLES}
-
-
-def pa_ids(ids):
-    import pyarrow as pa
-
-    return pa.array(np.asarray(ids, dtype=np.int64))
+    if ids is not None:
+        ids = np.asarray(ids, dtype=np.int64)
+        expr, lo, hi = f.isin(pa.array(ids)), int(ids.min()), int(ids.max()) + 1
+    else:
+        expr = (f >= lo) & (f < hi)
+    out = {}
+    for name in TABLES:
+        if index is None:
+            table = dataset(root, name).to_table(filter=expr)
+        else:
+            paths = [p for p, a, b in index[name] if a < hi and b >= lo]
+            table = (pads.dataset(paths, filesystem=root.fs, format="parquet").to_table(filter=expr)
+                     if paths else arrow_schema(name).empty_table())
+        out[name] = table.to_pandas(date_as_object=False)
+    return out
 
 
 def time_range(root: Root) -> tuple[dt.date, int]:

@@ -27,7 +27,7 @@ import pyarrow.dataset as pads
 import ray
 
 from pipelines.context import compute, load
-from pipelines.context.arrays import peer_sums
+from pipelines.context.arrays import PEER_METRICS, peer_sums
 from pipelines.errors import StorageError
 from pipelines.labels import examples
 from pipelines.labels.config import PrepareConfig
@@ -36,7 +36,6 @@ from pipelines.storage.validate import validate
 from pipelines.storage.version import code_version
 from pipelines.world.taxonomy import CHANNELS, VERTICALS
 
-PEER_METRICS = ("clicks", "impressions", "spend", "conversions", "tracked_clicks")
 SPLITS = ("train", "validation", "test")
 
 
@@ -49,11 +48,11 @@ def _part(lo: int) -> str:
     return f"part-{lo:012d}.parquet"
 
 
-def _peer_batch(batch: dict, root: str, start: dt.date, days: int) -> dict:
+def _peer_batch(batch: dict, root: str, index: load.FileIndex, start: dt.date, days: int) -> dict:
     r = Root(root)
     sums = []
     for lo, hi in zip(batch["lo"], batch["hi"]):
-        t = load.read_advertisers(r, lo=int(lo), hi=int(hi))
+        t = load.read_advertisers(r, lo=int(lo), hi=int(hi), index=index)
         sums.append(peer_sums(t["daily_performance"], t["campaigns"], t["advertisers"], start, days))
     return {"peers": np.stack(sums)}
 
@@ -75,14 +74,15 @@ def _example_rows(tables, ctx, catalog, start, days, bounds) -> dict[str, pa.Tab
     return {s: table.filter(pa.array((split == i) & complete)) for i, s in enumerate(SPLITS)}
 
 
-def _prepare_batch(batch: dict, root: str, staged: str, market: pd.DataFrame, peers: np.ndarray,
-                   start: dt.date, days: int, bounds: tuple[int, int]) -> dict:
+def _prepare_batch(batch: dict, root: str, index: load.FileIndex, staged: str,
+                   market: pd.DataFrame, peers: np.ndarray, start: dt.date, days: int,
+                   bounds: tuple[int, int]) -> dict:
     r = Root(root)
     counts = {k: [] for k in ("lo", *SPLITS, "incomplete", "online_advertisers",
                               "online_campaigns")}
     for lo, hi in zip(batch["lo"], batch["hi"]):
         lo, hi = int(lo), int(hi)
-        t = load.read_advertisers(r, lo=lo, hi=hi)
+        t = load.read_advertisers(r, lo=lo, hi=hi, index=index)
         ctx = load.context_arrays(t, market, peers, start, days)
         items = pa.array(t["impressions"].item_id.unique(), pa.int64())
         catalog = load.dataset(r, "catalog").to_table(
@@ -169,21 +169,24 @@ def prepare(cfg: PrepareConfig, show_progress: bool = True) -> dict:
     ids = np.sort(load.dataset(root, "advertisers").to_table(columns=["advertiser_id"])
                   .column("advertiser_id").to_numpy())
     edges = ids[::cfg.advertisers_per_block]
-    blocks = pd.DataFrame({"lo": edges, "hi": np.r_[edges[1:], ids[-1] + 1]})
+    blocks = [{"lo": int(lo), "hi": int(hi)} for lo, hi in zip(edges, np.r_[edges[1:], ids[-1] + 1])]
+    index = load.file_index(root)
     train_end = int(round(days * cfg.train_share))
     val_end = int(round(days * (cfg.train_share + cfg.validation_share)))
     market = load.dataset(root, "market").to_table().to_pandas()
     ensure_ray()
     ray.data.DataContext.get_current().enable_progress_bars = show_progress
-    ranges = ray.data.from_pandas(blocks).repartition(len(blocks))
+    ranges = ray.data.from_items(blocks, override_num_blocks=len(blocks))
     peer_parts = ranges.map_batches(_peer_batch, batch_size=1, batch_format="numpy",
-                                    fn_kwargs={"root": cfg.root, "start": start, "days": days})
+                                    fn_kwargs={"root": cfg.root, "index": index, "start": start,
+                                               "days": days})
     peers = sum(b["peers"].sum(axis=0) for b in peer_parts.iter_batches(batch_format="numpy"))
     with root.staging("snapshot") as staged:
         counts = ranges.map_batches(
             _prepare_batch, batch_size=1, batch_format="numpy",
-            fn_kwargs={"root": cfg.root, "staged": staged, "market": market, "peers": peers,
-                       "start": start, "days": days, "bounds": (train_end, val_end)},
+            fn_kwargs={"root": cfg.root, "index": index, "staged": staged, "market": market,
+                       "peers": peers, "start": start, "days": days,
+                       "bounds": (train_end, val_end)},
         ).to_pandas()
         root.write_parquet(peers_table(peers, start), f"{staged}/peers.parquet")
         rows = {s: int(counts[s].sum()) for s in (*SPLITS, "incomplete", "online_advertisers",
