@@ -19,6 +19,7 @@ demo: $(STAMP)
 	$(BIN)/guidance context show --advertiser 17
 
 test: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

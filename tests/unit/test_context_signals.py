@@ -1,6 +1,5 @@
 """The signal registry and point-in-time correctness, on a small world with no Ray."""
 
-import datetime as dt
 from pathlib import Path
 
 import numpy as np

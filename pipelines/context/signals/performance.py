@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 
 from pipelines.context.registry import money, pct, ratio, signal, window
 from pipelines.context.signals._common import campaign_rows, per_campaign
