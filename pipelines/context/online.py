@@ -68,8 +68,11 @@ def render(context: dict) -> str:
 
     def block(groups, indent):
         for group, items in groups.items():
-            lines.append(f"{indent}{group}")
-            for it in items:
+            known = [it for it in items if it["value"] is not None]
+            unknown = len(items) - len(known)
+            lines.append(f"{indent}{group}" + (f" ({unknown} unknown: no data yet)" if unknown
+                                               else ""))
+            for it in known:
                 lines.append(f"{indent}  {it['name']:<36}{it['sentence']}")
 
     block(context["signals"], "  ")
