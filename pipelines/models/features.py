@@ -1,0 +1,118 @@
+"""Model inputs from snapshot examples: the same encoding for training, evaluation and serving.
+
+Numeric signals are squashed with sign(x)·log(1 + |x|) (spend and counts span six orders of
+magnitude), standardised with train-split statistics, and missing values become 0 with a
+missing flag. Categorical signals and item facts become vocabulary indices (0 = unknown).
+Position is kept apart: it feeds only the ranker's position tower, which serving switches off.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow.dataset as pads
+
+import pipelines.context.signals  # noqa: F401  (registers every signal)
+from pipelines.context.registry import REGISTRY
+from pipelines.world.taxonomy import SURFACES
+
+EXTRA_NUMERIC = ("item_param_pct", "times_shown_same_item_21d", "dismissed_same_action_90d",
+                 "entity_matches_vertical")
+EXTRA_CATEGORICAL = ("action_type", "action_category", "item_entity_kind", "surface")
+MAX_POSITION = 5
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    numeric: list[str]
+    mean: list[float]
+    std: list[float]
+    with_missing_flag: list[str]
+    categorical: list[str]
+    vocab: dict[str, list[str]]
+
+    @property
+    def n_numeric(self) -> int:
+        return len(self.numeric) + len(self.with_missing_flag)
+
+    @property
+    def cardinalities(self) -> list[int]:
+        return [len(self.vocab[c]) + 1 for c in self.categorical]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> "FeatureSpec":
+        return cls(**json.loads(text))
+
+
+def numeric_columns() -> list[str]:
+    return [s.name for s in REGISTRY.values() if s.kind != "category"] + list(EXTRA_NUMERIC)
+
+
+def categorical_columns() -> list[str]:
+    return [s.name for s in REGISTRY.values() if s.kind == "category"] + list(EXTRA_CATEGORICAL)
+
+
+def fit(train: pads.Dataset, min_count: int = 5) -> FeatureSpec:
+    """Statistics and vocabularies of the train split (one DuckDB pass per kind)."""
+    con = duckdb.connect()
+    con.register("train", train)
+    nums = numeric_columns()
+    exprs = []
+    for c in nums:
+        x = f"CAST({c} AS DOUBLE)"
+        t = f"sign({x}) * ln(1 + abs({x}))"
+        exprs += [f"avg({t})", f"stddev_pop({t})", f"avg(({c} IS NULL)::INT)"]
+    row = con.execute(f"SELECT {', '.join(exprs)} FROM train").fetchall()[0]
+    mean, std, missing = row[0::3], row[1::3], row[2::3]
+    vocab = {}
+    for c in categorical_columns():
+        values = con.execute(f"SELECT {c} FROM train WHERE {c} IS NOT NULL GROUP BY 1 "
+                             f"HAVING count(*) >= {min_count} ORDER BY 1").fetchall()
+        vocab[c] = [str(v[0]) for v in values]
+    return FeatureSpec(
+        numeric=nums,
+        mean=[float(m or 0.0) for m in mean],
+        std=[float(s) if s and s > 1e-9 else 1.0 for s in std],
+        with_missing_flag=[c for c, m in zip(nums, missing) if m and m > 0],
+        categorical=categorical_columns(),
+        vocab=vocab,
+    )
+
+
+def encode(df: pd.DataFrame, spec: FeatureSpec, serving: bool = False) -> dict[str, np.ndarray]:
+    """{"numeric": float32 [n, F], "categorical": int64 [n, C], "position": int64 [n],
+    "surface": int64 [n]}. With `serving`, every row sits at position 1."""
+    cols = []
+    for c, m, s in zip(spec.numeric, spec.mean, spec.std):
+        x = pd.to_numeric(df[c], errors="coerce").astype(float).to_numpy()
+        cols.append((np.sign(x) * np.log1p(np.abs(x)) - m) / s)
+    num = np.stack(cols, axis=1) if cols else np.zeros((len(df), 0))
+    index = {c: i for i, c in enumerate(spec.numeric)}
+    flags = np.stack([np.isnan(num[:, index[c]]) for c in spec.with_missing_flag], axis=1) \
+        if spec.with_missing_flag else np.zeros((len(df), 0), dtype=bool)
+    num = np.concatenate([np.nan_to_num(num, nan=0.0), flags.astype(float)], axis=1)
+    cats = []
+    for c in spec.categorical:
+        lookup = {v: i + 1 for i, v in enumerate(spec.vocab[c])}
+        cats.append(df[c].map(lambda v, lk=lookup: lk.get(str(v), 0) if v is not None else 0)
+                    .fillna(0).to_numpy(np.int64))
+    cat = np.stack(cats, axis=1) if cats else np.zeros((len(df), 0), dtype=np.int64)
+    position = np.ones(len(df), np.int64) if serving else np.clip(
+        df["position"].to_numpy(np.int64), 1, MAX_POSITION)
+    surface = df["surface"].map({s: i for i, s in enumerate(SURFACES)}).to_numpy(np.int64)
+    return {"numeric": np.clip(num, -8, 8).astype(np.float32), "categorical": cat,
+            "position": position - 1, "surface": surface}
+
+
+def targets(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Labels: adopted, dismissed (0/1) and the measured conversions change (NaN: unmeasured)."""
+    return {"adopted": df["label_adopted"].to_numpy(np.float32),
+            "dismissed": df["label_dismissed"].to_numpy(np.float32),
+            "impact": pd.to_numeric(df["impact_conversions"]).to_numpy(np.float32)}

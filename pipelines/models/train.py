@@ -1,0 +1,152 @@
+"""`guidance train`: the multi-task ranker with Ray Train, fed from the snapshot by Ray Data.
+
+Each worker reads its shard of the encoded train split, reports validation metrics every epoch
+with a checkpoint, and on a rerun with the same run name continues from the last checkpoint
+(Ray 2.60: same RunConfig(storage_path, name), then `ray.train.get_checkpoint()`).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+
+import numpy as np
+import pandas as pd
+import pyarrow.dataset as pads
+import ray
+import ray.train
+import torch
+from ray.train import CheckpointConfig, RunConfig, ScalingConfig
+from ray.train.torch import TorchTrainer
+from sklearn.metrics import log_loss, roc_auc_score
+
+from pipelines.labels.prepare import ensure_ray, latest_version
+from pipelines.models import features, ranker
+from pipelines.models.config import TrainConfig
+from pipelines.storage.root import Root
+
+TENSORS = ("numeric", "categorical", "position", "surface", "adopted", "dismissed", "impact")
+
+
+def _encode_batch(batch: pd.DataFrame, spec_json: str) -> dict[str, np.ndarray]:
+    spec = features.FeatureSpec.from_json(spec_json)
+    return {**features.encode(batch, spec), **features.targets(batch)}
+
+
+def encoded_dataset(root: Root, snapshot: str, split: str, spec: features.FeatureSpec):
+    path = root.join("snapshots", snapshot, "examples", f"split={split}")
+    return ray.data.read_parquet(path, filesystem=root.fs).map_batches(
+        _encode_batch, batch_format="pandas", fn_kwargs={"spec_json": spec.to_json()})
+
+
+def build_model(spec: features.FeatureSpec, cfg: dict) -> ranker.MultiTaskRanker:
+    torch.manual_seed(cfg["seed"])
+    return ranker.MultiTaskRanker(spec.n_numeric, spec.cardinalities, hidden=cfg["hidden"],
+                                  n_experts=cfg["experts"])
+
+
+def _forward(model, batch, device, with_position=True):
+    return model(batch["numeric"].to(device), batch["categorical"].to(device),
+                 batch["position"].to(device), batch["surface"].to(device), with_position)
+
+
+def train_loop_per_worker(cfg: dict) -> None:
+    """One worker's training: epochs over its shard, validation, a checkpoint per epoch."""
+    spec = features.FeatureSpec.from_json(cfg["spec"])
+    model = ray.train.torch.prepare_model(build_model(spec, cfg))
+    device = ray.train.torch.get_device()
+    opt = torch.optim.Adam(model.parameters(), lr=cfg["learning_rate"])
+    first_epoch = 0
+    checkpoint = ray.train.get_checkpoint()
+    if checkpoint:
+        with checkpoint.as_directory() as d:
+            state = torch.load(os.path.join(d, "state.pt"), map_location=device, weights_only=False)
+        getattr(model, "module", model).load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        first_epoch = state["epoch"] + 1
+    train_shard = ray.train.get_dataset_shard("train")
+    val_shard = ray.train.get_dataset_shard("validation")
+    rank = ray.train.get_context().get_world_rank()
+    for epoch in range(first_epoch, cfg["epochs"]):
+        model.train()
+        started, seen, parts = time.perf_counter(), 0, []
+        for batch in train_shard.iter_torch_batches(batch_size=cfg["batch_size"]):
+            out = _forward(model, batch, device)
+            total, part = ranker.loss(out, batch["adopted"].to(device),
+                                      batch["dismissed"].to(device), batch["impact"].to(device))
+            opt.zero_grad()
+            total.backward()
+            opt.step()
+            seen += len(batch["adopted"])
+            parts.append(part)
+        elapsed = time.perf_counter() - started
+        metrics = {"epoch": epoch, "examples_per_s": seen / max(elapsed, 1e-9),
+                   **{k: float(np.mean([p[k] for p in parts])) for k in parts[0]}}
+        metrics.update(_validate(model, val_shard, device))
+        with tempfile.TemporaryDirectory() as d:
+            ckpt = None
+            if rank == 0:
+                torch.save({"model": getattr(model, "module", model).state_dict(),
+                            "optimizer": opt.state_dict(), "epoch": epoch},
+                           os.path.join(d, "state.pt"))
+                ckpt = ray.train.Checkpoint.from_directory(d)
+            ray.train.report(metrics, checkpoint=ckpt)
+
+
+def _validate(model, shard, device) -> dict[str, float]:
+    model.eval()
+    p_a, p_d, y_a, y_d = [], [], [], []
+    with torch.no_grad():
+        for batch in shard.iter_torch_batches(batch_size=8192):
+            out = _forward(model, batch, device)
+            p_a.append(torch.sigmoid(out["adopt"]).cpu().numpy())
+            p_d.append(torch.sigmoid(out["dismiss"]).cpu().numpy())
+            y_a.append(batch["adopted"].numpy())
+            y_d.append(batch["dismissed"].numpy())
+    p_a, p_d, y_a, y_d = map(np.concatenate, (p_a, p_d, y_a, y_d))
+    return {"val_adoption_auc": float(roc_auc_score(y_a, p_a)),
+            "val_adoption_logloss": float(log_loss(y_a, p_a, labels=[0, 1])),
+            "val_dismissal_auc": float(roc_auc_score(y_d, p_d))}
+
+
+def train(cfg: TrainConfig) -> dict:
+    """Fit the ranker; returns the final metrics, the model's state and its feature spec."""
+    root = Root(cfg.root)
+    snapshot = cfg.snapshot or latest_version(root)
+    spec = features.fit(pads.dataset(root.join("snapshots", snapshot, "examples", "split=train"),
+                                     filesystem=root.fs, format="parquet"))
+    ensure_ray()
+    loop_cfg = {**cfg.model_dump(), "spec": spec.to_json()}
+    trainer = TorchTrainer(
+        train_loop_per_worker,
+        train_loop_config=loop_cfg,
+        scaling_config=ScalingConfig(num_workers=cfg.workers, use_gpu=cfg.gpu),
+        run_config=RunConfig(name=cfg.run_name or f"ranker-{snapshot}",
+                             storage_path=root.join("models", "runs"),
+                             checkpoint_config=CheckpointConfig(num_to_keep=2)),
+        datasets={"train": encoded_dataset(root, snapshot, "train", spec),
+                  "validation": encoded_dataset(root, snapshot, "validation", spec)},
+    )
+    result = trainer.fit()
+    with result.checkpoint.as_directory() as d:
+        state = torch.load(os.path.join(d, "state.pt"), map_location="cpu", weights_only=False)
+    return {"snapshot": snapshot, "metrics": result.metrics, "state": state["model"],
+            "spec": spec, "config": loop_cfg}
+
+
+def predict(model: ranker.MultiTaskRanker, df: pd.DataFrame, spec: features.FeatureSpec,
+            with_position: bool = True, batch_size: int = 16384) -> dict[str, np.ndarray]:
+    """Adoption and dismissal probabilities and impact quantiles (conversions) per row."""
+    model.eval()
+    outs = {"adopt": [], "dismiss": [], "impact": []}
+    with torch.no_grad():
+        for i in range(0, len(df), batch_size):
+            enc = features.encode(df.iloc[i:i + batch_size], spec, serving=not with_position)
+            t = {k: torch.from_numpy(v) for k, v in enc.items()}
+            out = model(t["numeric"], t["categorical"], t["position"], t["surface"],
+                        with_position)
+            outs["adopt"].append(torch.sigmoid(out["adopt"]).numpy())
+            outs["dismiss"].append(torch.sigmoid(out["dismiss"]).numpy())
+            outs["impact"].append(ranker.unsquash(out["impact"].numpy()))
+    return {k: np.concatenate(v) for k, v in outs.items()}
