@@ -17,6 +17,8 @@ demo: $(STAMP)
 	$(BIN)/guidance world summary
 	$(BIN)/guidance prepare --version demo --overwrite
 	$(BIN)/guidance context show --advertiser 17
+	$(BIN)/guidance train --epochs 4
+	$(BIN)/guidance evaluate
 
 test: $(STAMP)
 	$(BIN)/ruff check .

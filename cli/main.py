@@ -127,6 +127,65 @@ def prepare_cmd(
                    f"{r['online_campaigns']:,} campaigns as of {manifest['as_of_now']}")
 
 
+@app.command("train")
+def train_cmd(
+    snapshot: Optional[str] = typer.Option(None, help="Snapshot version (default: latest)."),
+    epochs: int = typer.Option(6, help="Passes over the train split."),
+    workers: int = typer.Option(1, help="Ray Train workers."),
+    gpu: bool = typer.Option(False, help="One GPU per worker."),
+    batch_size: int = typer.Option(1024, help="Examples per step per worker."),
+    run_name: Optional[str] = typer.Option(None, help="Ray Train run; rerun it to resume."),
+    root: Optional[str] = ROOT_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Train the multi-task ranker with Ray Train, calibrate it and register it."""
+    def job():
+        from pipelines.models.config import TrainConfig
+        from pipelines.models.job import fit_and_register
+
+        return fit_and_register(TrainConfig(
+            root=root or default_root(), snapshot=snapshot, epochs=epochs, workers=workers,
+            gpu=gpu, batch_size=batch_size, run_name=run_name))
+
+    out = run_job(job)
+    if as_json:
+        typer.echo(json.dumps(out, indent=2))
+    else:
+        m = out["metrics"]
+        typer.echo(f"model {out['version']} registered (snapshot {out['snapshot']}): validation "
+                   f"adoption AUC {m['val_adoption_auc']:.4f}, dismissal AUC "
+                   f"{m['val_dismissal_auc']:.4f}, {m['examples_per_s']:,.0f} examples/s")
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    version: Optional[str] = typer.Option(None, help="Registry version (default: current)."),
+    root: Optional[str] = ROOT_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print evaluation.json."),
+) -> None:
+    """Evaluate a registered ranker; writes reports/evaluation/<version>/report.html and .json."""
+    def job():
+        from pipelines.evaluation.offline import evaluate, write_report
+        from pipelines.storage.root import Root
+
+        r = Root(root or default_root())
+        result = evaluate(r, version)
+        return result, write_report(r, result)
+
+    result, path = run_job(job)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    r, t = result["ranking"], result["targets"]
+    typer.echo(f"adoption AUC {r['adoption_auc']:.4f} (popularity {r['popularity_adoption_auc']:.4f}, "
+               f"GBDT {r['gbdt_adoption_auc']:.4f}, oracle {r['oracle_adoption_auc']:.4f}; "
+               f"{t['adoption_auc_share_of_gap']:.0%} of the gap to the oracle)")
+    typer.echo(f"ECE {result['calibration']['ece_before']:.4f} → "
+               f"{result['calibration']['ece_after']:.4f}; impact interval coverage "
+               f"{result['impact']['interval_coverage']}")
+    typer.echo(f"report: {path}/report.html")
+
+
 @app.command("signals")
 def signals_cmd(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")
                 ) -> None:

@@ -76,6 +76,7 @@ def labels(impressions: pd.DataFrame, catalog: pd.DataFrame, advertisers: pd.Dat
         "position": imp.position.to_numpy(),
         "shown_at": imp.shown_at.array,
         "policy": imp.policy.to_numpy(),
+        "policy_score": imp.policy_score.to_numpy(),
         "propensity": imp.propensity.to_numpy(),
         "slate_propensity": imp.slate_propensity.to_numpy(),
         "label_adopted": adopted.to_numpy(),

@@ -81,7 +81,8 @@ def train_loop_per_worker(cfg: dict) -> None:
             seen += len(batch["adopted"])
             parts.append(part)
         elapsed = time.perf_counter() - started
-        metrics = {"epoch": epoch, "examples_per_s": seen / max(elapsed, 1e-9),
+        metrics = {"epoch": epoch, "resumed_from_epoch": first_epoch,
+                   "examples_per_s": seen / max(elapsed, 1e-9),
                    **{k: float(np.mean([p[k] for p in parts])) for k in parts[0]}}
         metrics.update(_validate(model, val_shard, device))
         with tempfile.TemporaryDirectory() as d:

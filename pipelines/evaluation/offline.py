@@ -1,0 +1,220 @@
+"""`guidance evaluate`: the registered ranker on the snapshot's test split, against baselines and
+the world's oracle, written as report.html (plots) and evaluation.json.
+
+Baselines: popularity (each item's smoothed adoption rate in the train split) and a LightGBM model
+on the same encoded features. The ceiling: the oracle's true adoption probabilities of the same
+test impressions (from <root>/truth, which only evaluation reads).
+"""
+
+from __future__ import annotations
+
+import json
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pyarrow.dataset as pads
+from sklearn.metrics import log_loss
+
+from pipelines.evaluation import metrics as M
+from pipelines.models import features, train
+from pipelines.models.artifacts import LoadedRanker
+from pipelines.models.calibration import expected_calibration_error, reliability
+from pipelines.models.job import read_split
+from pipelines.registry import store
+from pipelines.storage.root import Root
+
+SLICES = {"vertical": "vertical", "size_tier": "size_tier", "surface": "surface",
+          "action_type": "action_type"}
+TARGETS = {
+    "adoption_auc_at_least_gbdt": "ranking.adoption_auc ≥ ranking.gbdt_adoption_auc",
+    "adoption_auc_80pct_to_oracle": "adoption AUC ≥ popularity + 0.8 (oracle − popularity)",
+    "ece_after_at_most_0.02": "calibration.ece_after ≤ 0.02",
+    "interval_coverage_0.75_0.85": "0.75 ≤ impact.interval_coverage ≤ 0.85",
+    "ordering_beats_rules_and_popularity": "ndcg_vs_oracle: ranker > logging_rules, popularity",
+}
+
+
+def _popularity(train_df: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
+    prior = train_df.label_adopted.mean()
+    by_type = train_df.groupby("action_type").label_adopted.agg(["sum", "count"])
+    type_rate = M.smoothed_rate(by_type["sum"], by_type["count"], prior)
+    by_item = train_df.groupby("item_id").label_adopted.agg(["sum", "count"])
+    item_prior = test.action_type.map(type_rate).fillna(prior)
+    hits = test.item_id.map(by_item["sum"]).fillna(0)
+    shows = test.item_id.map(by_item["count"]).fillna(0)
+    return M.smoothed_rate(hits, shows, item_prior).to_numpy()
+
+
+def _lgb_matrix(df: pd.DataFrame, spec: features.FeatureSpec) -> pd.DataFrame:
+    enc = features.encode(df, spec)
+    cols = {f"n{i}": enc["numeric"][:, i] for i in range(enc["numeric"].shape[1])}
+    cols.update({f"c{i}": pd.Categorical(enc["categorical"][:, i])
+                 for i in range(enc["categorical"].shape[1])})
+    cols["position"] = enc["position"]
+    cols["surface"] = pd.Categorical(enc["surface"])
+    return pd.DataFrame(cols)
+
+
+def _gbdt(train_df, val, test, spec) -> np.ndarray:
+    """LightGBM on the same features, early-stopped on the validation split."""
+    model = lgb.LGBMClassifier(n_estimators=600, learning_rate=0.05, num_leaves=63,
+                               min_child_samples=40, subsample=0.8, subsample_freq=1,
+                               colsample_bytree=0.8, random_state=0, verbose=-1)
+    model.fit(_lgb_matrix(train_df, spec), train_df.label_adopted,
+              eval_X=_lgb_matrix(val, spec), eval_y=val.label_adopted,
+              callbacks=[lgb.early_stopping(30, verbose=False)])
+    return model.predict_proba(_lgb_matrix(test, spec))[:, 1]
+
+
+def evaluate(root: Root, version: str | None = None) -> dict:
+    """Every metric of the registered ranker (default: current) on its snapshot's test split."""
+    meta, files = store.load(root, version)
+    ranker = LoadedRanker(files)
+    snapshot = meta["snapshot"]
+    train_df, val, test = (read_split(root, snapshot, s) for s in ("train", "validation", "test"))
+    pred = train.predict(ranker.model, test, ranker.spec)
+    serve = train.predict(ranker.model, test, ranker.spec, with_position=False)
+    y = test.label_adopted.to_numpy(float)
+    y_dis = test.label_dismissed.to_numpy(float)
+    p_cal = ranker.calibrators["adopt"](pred["adopt"])
+    truth = pads.dataset(root.join("truth", "impression_oracle"), filesystem=root.fs,
+                         format="parquet").to_table().to_pandas().set_index("impression_id")
+    oracle = truth.loc[test.impression_id.to_numpy()]
+    popularity = _popularity(train_df, test)
+    gbdt = _gbdt(train_df, val, test, ranker.spec)
+    scores = {"ranker": pred["adopt"], "gbdt": gbdt, "popularity": popularity,
+              "oracle": oracle.p_adopt.to_numpy()}
+
+    # Impact is measured 14 days after an adoption takes effect, so the last days of the history
+    # (the test split) have none yet: the interval is judged on the validation split, which the
+    # impact heads never trained on.
+    val_pred = train.predict(ranker.model, val, ranker.spec)
+    measured = val.label_adopted.to_numpy(bool) & val.impact_conversions.notna().to_numpy()
+    realised = val.impact_conversions.to_numpy(float)[measured]
+    q = val_pred["impact"][measured]
+    relevance = oracle.p_adopt.to_numpy() * np.maximum(oracle.expected_conversions_delta, 0)
+    ranker_value = serve["adopt"] * np.maximum(serve["impact"][:, 1], 0)
+    pop_value = popularity
+    slate = test.slate_id.to_numpy()
+    result = {
+        "model_version": meta["version"], "snapshot": snapshot,
+        "rows": {"train": len(train_df), "validation": len(val), "test": len(test),
+                 "validation_measured_impact": int(measured.sum())},
+        "ranking": {
+            "adoption_auc": M.auc(y, pred["adopt"]),
+            "adoption_logloss": float(log_loss(y, np.clip(p_cal, 1e-6, 1 - 1e-6))),
+            "dismissal_auc": M.auc(y_dis, pred["dismiss"]),
+            "popularity_adoption_auc": M.auc(y, popularity),
+            "gbdt_adoption_auc": M.auc(y, gbdt),
+            "oracle_adoption_auc": M.auc(y, scores["oracle"]),
+        },
+        "calibration": {
+            "ece_before": expected_calibration_error(pred["adopt"], y),
+            "ece_after": expected_calibration_error(p_cal, y),
+            "dismissal_ece_after": expected_calibration_error(
+                ranker.calibrators["dismiss"](pred["dismiss"]), y_dis),
+            "reliability_before": reliability(pred["adopt"], y),
+            "reliability_after": reliability(p_cal, y),
+        },
+        "impact": {
+            "interval_coverage": float(np.mean((realised >= q[:, 0]) & (realised <= q[:, 2])))
+            if measured.any() else None,
+            "bias": float(np.mean(q[:, 1] - realised)) if measured.any() else None,
+            "median_abs_error": float(np.median(np.abs(q[:, 1] - realised)))
+            if measured.any() else None,
+        },
+        "ordering": {"ndcg_vs_oracle": {
+            "ranker": M.slate_ndcg(slate, relevance, ranker_value),
+            "logging_rules": M.slate_ndcg(slate, relevance, test.policy_score.to_numpy()),
+            "popularity": M.slate_ndcg(slate, relevance, pop_value),
+        }},
+        "slices": {name: M.by_slice(test.assign(label=y), col, "label", scores)
+                   for name, col in SLICES.items()},
+    }
+    r = result["ranking"]
+    pop, orc = r["popularity_adoption_auc"], r["oracle_adoption_auc"]
+    o = result["ordering"]["ndcg_vs_oracle"]
+    cov = result["impact"]["interval_coverage"]
+    result["targets"] = {
+        "adoption_auc_at_least_gbdt": r["adoption_auc"] >= r["gbdt_adoption_auc"],
+        "adoption_auc_80pct_to_oracle": r["adoption_auc"] >= pop + 0.8 * (orc - pop),
+        "adoption_auc_share_of_gap": (r["adoption_auc"] - pop) / (orc - pop),
+        "ece_after_at_most_0.02": result["calibration"]["ece_after"] <= 0.02,
+        "interval_coverage_0.75_0.85": cov is not None and 0.75 <= cov <= 0.85,
+        "ordering_beats_rules_and_popularity": o["ranker"] > max(o["logging_rules"],
+                                                                 o["popularity"]),
+        "not_evaluated_yet": ["retrieval.recall_at_k", "retrieval.ndcg_at_k",
+                              "index.recall_at_100"],
+    }
+    return result
+
+
+def _table(rows: dict[str, dict]) -> str:
+    if not rows:
+        return "<p>no slice large enough</p>"
+    cols = list(next(iter(rows.values())))
+    head = "".join(f"<th>{c}</th>" for c in ["slice", *cols])
+    body = "".join(
+        "<tr><td>" + str(k) + "</td>" + "".join(
+            f"<td>{v:.3f}</td>" if isinstance(v, float) else f"<td>{v}</td>" for v in r.values())
+        + "</tr>" for k, r in rows.items())
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def render_html(result: dict) -> str:
+    """The report for people: reliability diagram, AUC against baselines, slices."""
+    cal = result["calibration"]
+    rel = go.Figure()
+    rel.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect",
+                             line={"dash": "dot"}))
+    for key, name in (("reliability_before", "raw"), ("reliability_after", "calibrated")):
+        pts = cal[key]
+        rel.add_trace(go.Scatter(x=[p["predicted"] for p in pts], y=[p["observed"] for p in pts],
+                                 mode="lines+markers", name=name))
+    rel.update_layout(title="Reliability of P(adopt), test split", xaxis_title="predicted",
+                      yaxis_title="observed", width=560, height=460)
+    r = result["ranking"]
+    bars = go.Figure(go.Bar(x=["popularity", "gbdt", "ranker", "oracle"],
+                            y=[r["popularity_adoption_auc"], r["gbdt_adoption_auc"],
+                               r["adoption_auc"], r["oracle_adoption_auc"]]))
+    bars.update_layout(title="Adoption AUC, test split", yaxis_range=[0.5, 1], width=560,
+                       height=400)
+    nd = result["ordering"]["ndcg_vs_oracle"]
+    order = go.Figure(go.Bar(x=list(nd), y=list(nd.values())))
+    order.update_layout(title="NDCG of slate orderings against the oracle", width=560, height=400)
+    targets = "".join(f"<li>{TARGETS[k]}: <b>{'met' if result['targets'][k] else 'MISSED'}</b>"
+                      "</li>" for k in TARGETS)
+    summary = {k: v for k, v in result.items() if k in ("ranking", "impact", "rows")}
+    slices = "".join(f"<h3>by {k}</h3>{_table(v)}" for k, v in result["slices"].items())
+    return f"""<!doctype html><html><head><meta charset="utf-8">
+<title>Evaluation {result['model_version']}</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}}</style></head><body>
+<h1>Ranker {result['model_version']} on snapshot {result['snapshot']}</h1>
+<h2>Targets</h2><ul>{targets}</ul>
+<p>AUC share of the gap from popularity to the oracle:
+{result['targets']['adoption_auc_share_of_gap']:.2f}; ECE {cal['ece_before']:.4f} raw,
+{cal['ece_after']:.4f} calibrated.</p>
+<pre>{json.dumps(summary, indent=1)}</pre>
+{bars.to_html(full_html=False, include_plotlyjs=True)}
+{rel.to_html(full_html=False, include_plotlyjs=False)}
+{order.to_html(full_html=False, include_plotlyjs=False)}
+<h2>Slices (adoption AUC)</h2>{slices}
+</body></html>"""
+
+
+def write_report(root: Root, result: dict) -> str:
+    """report.html and evaluation.json under reports/evaluation/<version>/, published whole."""
+    dest = f"reports/evaluation/{result['model_version']}"
+    with root.staging("evaluation") as staged:
+        for name, text in (("evaluation.json", json.dumps(result, indent=2)),
+                           ("report.html", render_html(result))):
+            with root.fs.open_output_stream(f"{staged}/{name}") as f:
+                f.write(text.encode())
+        if root.exists(dest):
+            root.fs.delete_dir(root.join(dest))
+        root.fs.create_dir(root.join("reports", "evaluation"), recursive=True)
+        root.fs.move(staged, root.join(dest))
+    return root.join(dest)

@@ -1,0 +1,40 @@
+"""`guidance train` end to end: fit with Ray Train, calibrate on validation, register."""
+
+from __future__ import annotations
+
+import pyarrow.dataset as pads
+
+from pipelines.models import artifacts, train
+from pipelines.models.calibration import Isotonic, expected_calibration_error
+from pipelines.models.config import TrainConfig
+from pipelines.registry import store
+from pipelines.storage.root import Root
+from pipelines.storage.version import code_version
+
+
+def read_split(root: Root, snapshot: str, split: str):
+    path = root.join("snapshots", snapshot, "examples", f"split={split}")
+    return pads.dataset(path, filesystem=root.fs, format="parquet").to_table().to_pandas()
+
+
+def fit_and_register(cfg: TrainConfig) -> dict:
+    """Train, fit the calibrators on the validation split, publish a registry version."""
+    root = Root(cfg.root)
+    out = train.train(cfg)
+    files = artifacts.to_files(out["state"], out["spec"], out["config"], {})
+    model = artifacts.LoadedRanker(files).model
+    val = read_split(root, out["snapshot"], "validation")
+    pred = train.predict(model, val, out["spec"])
+    calibrators = {
+        "adopt": Isotonic.fit(pred["adopt"], val.label_adopted.to_numpy(float)),
+        "dismiss": Isotonic.fit(pred["dismiss"], val.label_dismissed.to_numpy(float)),
+    }
+    files = artifacts.to_files(out["state"], out["spec"], out["config"], calibrators)
+    metrics = {k: v for k, v in out["metrics"].items() if isinstance(v, (int, float))}
+    metrics["val_adoption_ece_before"] = expected_calibration_error(
+        pred["adopt"], val.label_adopted.to_numpy(float))
+    version = store.publish(root, files, {
+        "kind": "multitask_ranker", "snapshot": out["snapshot"],
+        "config": {k: v for k, v in out["config"].items() if k != "spec"},
+        "training_metrics": metrics, "code_version": code_version()})
+    return {"version": version, "snapshot": out["snapshot"], "metrics": metrics}
