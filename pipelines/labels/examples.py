@@ -70,6 +70,7 @@ def labels(impressions: pd.DataFrame, catalog: pd.DataFrame, advertisers: pd.Dat
         "action_category": imp.action_type.map(_CATEGORY_OF).to_numpy(),
         "item_param_pct": items.param_pct.to_numpy(),
         "item_entity_kind": items.entity_kind.to_numpy(),
+        "item_entity_id": items.entity_id.to_numpy(),
         "entity_matches_vertical": np.where(items.entity_vertical.isna().to_numpy(), None,
                                             items.entity_vertical.to_numpy() == vertical.to_numpy()),
         "surface": imp.surface.to_numpy(),
@@ -87,3 +88,30 @@ def labels(impressions: pd.DataFrame, catalog: pd.DataFrame, advertisers: pd.Dat
         "impact_cost": imp.outcome_cost_delta.to_numpy(),
         "label_complete": (imp.shown_at + pd.Timedelta(days=LABEL_WINDOW_DAYS) <= end).to_numpy(),
     })
+
+
+def candidate_facts(lab: pd.DataFrame, signals: pd.DataFrame, market: pd.DataFrame,
+                    start: dt.date, query_days: np.ndarray) -> pd.DataFrame:
+    """Facts about the candidate in its context, as of the day before it was shown: the
+    advertiser's adoption and dismissal rates for the item's own category (90 days), and whether
+    a keyword or interest was among its vertical's trending ones."""
+    out = pd.DataFrame(index=lab.index)
+    for kind in ("adoption", "dismissal"):
+        values = np.full(len(lab), np.nan)
+        for cat in lab.action_category.unique():
+            col = f"{kind}_rate_{cat}_90d"
+            m = (lab.action_category == cat).to_numpy()
+            values[m] = pd.to_numeric(signals[col]).to_numpy(float)[m]
+        out[f"same_category_{kind}_rate_90d"] = values
+    trending = set()
+    day_of = (pd.to_datetime(market.date) - pd.Timestamp(start)).dt.days.to_numpy()
+    for kind, col in (("keyword", "trending_keyword_ids"), ("interest", "trending_interest_ids")):
+        for v, d, ids in zip(market.vertical, day_of, market[col]):
+            trending.update((kind, v, int(d), int(i)) for i in ids)
+    vertical = signals["vertical"].to_numpy()
+    out["entity_trending"] = [
+        None if kind not in ("keyword", "interest") else
+        (kind, v, int(d) - 1, int(e)) in trending
+        for kind, v, d, e in zip(lab.item_entity_kind, vertical, query_days,
+                                 lab.item_entity_id.fillna(-1))]
+    return out

@@ -57,7 +57,7 @@ def _peer_batch(batch: dict, root: str, index: load.FileIndex, start: dt.date, d
     return {"peers": np.stack(sums)}
 
 
-def _example_rows(tables, ctx, catalog, start, days, bounds) -> dict[str, pa.Table]:
+def _example_rows(tables, ctx, catalog, market, start, days, bounds) -> dict[str, pa.Table]:
     imp = tables["impressions"]
     if imp.empty:
         return {}
@@ -66,7 +66,8 @@ def _example_rows(tables, ctx, catalog, start, days, bounds) -> dict[str, pa.Tab
     lab = examples.labels(imp, catalog, tables["advertisers"], end)
     hist = examples.candidate_history(imp, start, imp, day)
     sig = compute.compute(ctx, compute.query(ctx, imp.advertiser_id, imp.campaign_id, day))
-    table = pa.Table.from_pandas(pd.concat([lab, hist], axis=1), preserve_index=False)
+    facts = examples.candidate_facts(lab, sig.to_pandas(), market, start, day)
+    table = pa.Table.from_pandas(pd.concat([lab, hist, facts], axis=1), preserve_index=False)
     for name in sig.column_names:
         table = table.append_column(sig.schema.field(name), sig.column(name))
     split = np.where(day < bounds[0], 0, np.where(day < bounds[1], 1, 2))
@@ -87,7 +88,7 @@ def _prepare_batch(batch: dict, root: str, index: load.FileIndex, staged: str,
         items = pa.array(t["impressions"].item_id.unique(), pa.int64())
         catalog = load.dataset(r, "catalog").to_table(
             filter=pc.field("item_id").isin(items)).to_pandas()
-        parts = _example_rows(t, ctx, catalog, start, days, bounds)
+        parts = _example_rows(t, ctx, catalog, market, start, days, bounds)
         for s in SPLITS:
             n = parts[s].num_rows if s in parts else 0
             if n:

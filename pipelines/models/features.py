@@ -21,7 +21,8 @@ from pipelines.context.registry import REGISTRY
 from pipelines.world.taxonomy import SURFACES
 
 EXTRA_NUMERIC = ("item_param_pct", "times_shown_same_item_21d", "dismissed_same_action_90d",
-                 "entity_matches_vertical")
+                 "entity_matches_vertical", "entity_trending", "same_category_adoption_rate_90d",
+                 "same_category_dismissal_rate_90d")
 EXTRA_CATEGORICAL = ("action_type", "action_category", "item_entity_kind", "surface")
 MAX_POSITION = 5
 
