@@ -97,5 +97,6 @@ def loss(out: dict[str, torch.Tensor], adopted: torch.Tensor, dismissed: torch.T
     else:
         l_impact = torch.zeros((), device=adopted.device)
     total = l_adopt + l_dismiss + 0.5 * l_impact
-    return total, {"loss_adopt": float(l_adopt), "loss_dismiss": float(l_dismiss),
-                   "loss_impact": float(l_impact)}
+    return total, {"loss_adopt": l_adopt.detach().item(),
+                   "loss_dismiss": l_dismiss.detach().item(),
+                   "loss_impact": l_impact.detach().item()}

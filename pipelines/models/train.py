@@ -71,7 +71,8 @@ def train_loop_per_worker(cfg: dict) -> None:
     for epoch in range(first_epoch, cfg["epochs"]):
         model.train()
         started, seen, parts = time.perf_counter(), 0, []
-        for batch in train_shard.iter_torch_batches(batch_size=cfg["batch_size"]):
+        for batch in train_shard.iter_torch_batches(batch_size=cfg["batch_size"],
+                                                    prefetch_batches=4):
             out = _forward(model, batch, device)
             total, part = ranker.loss(out, batch["adopted"].to(device),
                                       batch["dismissed"].to(device), batch["impact"].to(device))
