@@ -18,8 +18,8 @@ import pyarrow.dataset as pads
 from sklearn.metrics import log_loss
 
 from pipelines.evaluation import metrics as M
-from pipelines.models import features, train
-from pipelines.models.artifacts import LoadedRanker
+from pipelines.models import features, retrieval, train
+from pipelines.models.artifacts import LoadedRanker, load_two_tower
 from pipelines.models.calibration import expected_calibration_error, reliability
 from pipelines.models.job import read_split
 from pipelines.registry import store
@@ -33,6 +33,8 @@ TARGETS = {
     "ece_after_at_most_0.02": "calibration.ece_after ≤ 0.02",
     "interval_coverage_0.75_0.85": "0.75 ≤ impact.interval_coverage ≤ 0.85",
     "ordering_beats_rules_and_popularity": "ndcg_vs_oracle: ranker > logging_rules, popularity",
+    "index_recall_at_100_at_least_0.95": "index.recall_at_100 ≥ 0.95",
+    "two_tower_recall_at_100_beats_popularity": "retrieval recall@100: two-tower > popularity",
 }
 
 
@@ -133,6 +135,12 @@ def evaluate(root: Root, version: str | None = None) -> dict:
         "slices": {name: M.by_slice(test.assign(label=y), col, "label", scores)
                    for name, col in SLICES.items()},
     }
+    catalog = pads.dataset(root.join("raw", "catalog"), filesystem=root.fs,
+                           format="parquet").to_table().to_pandas()
+    tower, ctx_spec, items = load_two_tower(files, catalog)
+    result["retrieval"] = retrieval.evaluate(tower, ctx_spec, items, train_df, test)
+    result["index"] = {"recall_at_100": meta["index"]["recall_at_100"],
+                       "kind": meta["index"]["kind"], "items": meta["index"]["items"]}
     r = result["ranking"]
     pop, orc = r["popularity_adoption_auc"], r["oracle_adoption_auc"]
     o = result["ordering"]["ndcg_vs_oracle"]
@@ -145,8 +153,10 @@ def evaluate(root: Root, version: str | None = None) -> dict:
         "interval_coverage_0.75_0.85": cov is not None and 0.75 <= cov <= 0.85,
         "ordering_beats_rules_and_popularity": o["ranker"] > max(o["logging_rules"],
                                                                  o["popularity"]),
-        "not_evaluated_yet": ["retrieval.recall_at_k", "retrieval.ndcg_at_k",
-                              "index.recall_at_100"],
+        "index_recall_at_100_at_least_0.95": result["index"]["recall_at_100"] >= 0.95,
+        "two_tower_recall_at_100_beats_popularity": result["retrieval"].get("rows", 0) > 0 and
+        result["retrieval"]["two_tower"]["recall_at_k"]["100"]
+        > result["retrieval"]["popularity"]["recall_at_k"]["100"],
     }
     return result
 
@@ -184,9 +194,21 @@ def render_html(result: dict) -> str:
     nd = result["ordering"]["ndcg_vs_oracle"]
     order = go.Figure(go.Bar(x=list(nd), y=list(nd.values())))
     order.update_layout(title="NDCG of slate orderings against the oracle", width=560, height=400)
+    curve = go.Figure()
+    ret = result.get("retrieval", {})
+    for name in ("two_tower", "popularity"):
+        if name in ret:
+            ks = list(ret[name]["recall_at_k"])
+            curve.add_trace(go.Scatter(x=[int(k) for k in ks],
+                                       y=[ret[name]["recall_at_k"][k] for k in ks],
+                                       mode="lines+markers", name=name))
+    curve.update_layout(title=f"Retrieval recall@K of adopted entity items "
+                              f"({ret.get('rows', 0)} test adoptions)", xaxis_title="K",
+                        yaxis_title="recall", width=560, height=400)
     targets = "".join(f"<li>{TARGETS[k]}: <b>{'met' if result['targets'][k] else 'MISSED'}</b>"
                       "</li>" for k in TARGETS)
-    summary = {k: v for k, v in result.items() if k in ("ranking", "impact", "rows")}
+    summary = {k: v for k, v in result.items()
+               if k in ("ranking", "impact", "rows", "retrieval", "index")}
     slices = "".join(f"<h3>by {k}</h3>{_table(v)}" for k, v in result["slices"].items())
     return f"""<!doctype html><html><head><meta charset="utf-8">
 <title>Evaluation {result['model_version']}</title>
@@ -201,6 +223,7 @@ td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}}</style></head><b
 {bars.to_html(full_html=False, include_plotlyjs=True)}
 {rel.to_html(full_html=False, include_plotlyjs=False)}
 {order.to_html(full_html=False, include_plotlyjs=False)}
+{curve.to_html(full_html=False, include_plotlyjs=False)}
 <h2>Slices (adoption AUC)</h2>{slices}
 </body></html>"""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 
+import numpy as np
 import torch
 
 from pipelines.models import features
@@ -39,3 +40,28 @@ class LoadedRanker:
         self.model.eval()
         self.calibrators = {k: Isotonic(**v) for k, v in
                             json.loads(files["calibration.json"]).items()}
+
+
+def retrieval_files(tower: dict, index) -> dict[str, bytes]:
+    """The two towers, the item embeddings and the FAISS index as registry files."""
+    from pipelines.models.retrieval import item_embeddings, state_bytes
+
+    buf = io.BytesIO()
+    np.savez(buf, item_id=tower["items"].item_id,
+             embedding=item_embeddings(tower["model"], tower["items"]))
+    return {"two_tower.pt": state_bytes(tower["model"]),
+            "context_features.json": tower["spec"].to_json().encode(),
+            "items.npz": buf.getvalue(), "index.faiss": index.to_bytes()}
+
+
+def load_two_tower(files: dict[str, bytes], catalog) -> tuple:
+    """(model, context spec, item table) from registry files and the raw catalog."""
+    from pipelines.models.two_tower import TwoTower, item_table
+
+    spec = features.FeatureSpec.from_json(files["context_features.json"].decode())
+    items = item_table(catalog)
+    model = TwoTower(spec.n_numeric, spec.cardinalities, len(items))
+    model.load_state_dict(torch.load(io.BytesIO(files["two_tower.pt"]), map_location="cpu",
+                                     weights_only=False))
+    model.eval()
+    return model, spec, items

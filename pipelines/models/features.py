@@ -60,11 +60,21 @@ def categorical_columns() -> list[str]:
     return [s.name for s in REGISTRY.values() if s.kind == "category"] + list(EXTRA_CATEGORICAL)
 
 
-def fit(train: pads.Dataset, min_count: int = 5) -> FeatureSpec:
-    """Statistics and vocabularies of the train split (one DuckDB pass per kind)."""
+def context_columns() -> tuple[list[str], list[str]]:
+    """(numeric, categorical) columns that describe the context alone, not the candidate:
+    the inputs of the two-tower model's context tower."""
+    return ([s.name for s in REGISTRY.values() if s.kind != "category"],
+            [s.name for s in REGISTRY.values() if s.kind == "category"] + ["surface"])
+
+
+def fit(train: pads.Dataset, min_count: int = 5, numeric: list[str] | None = None,
+        categorical: list[str] | None = None) -> FeatureSpec:
+    """Statistics and vocabularies of the train split (one DuckDB pass per kind), for the given
+    columns (default: every ranker input)."""
     con = duckdb.connect()
     con.register("train", train)
-    nums = numeric_columns()
+    nums = numeric if numeric is not None else numeric_columns()
+    cats = categorical if categorical is not None else categorical_columns()
     exprs = []
     for c in nums:
         x = f"CAST({c} AS DOUBLE)"
@@ -73,7 +83,7 @@ def fit(train: pads.Dataset, min_count: int = 5) -> FeatureSpec:
     row = con.execute(f"SELECT {', '.join(exprs)} FROM train").fetchall()[0]
     mean, std, missing = row[0::3], row[1::3], row[2::3]
     vocab = {}
-    for c in categorical_columns():
+    for c in cats:
         values = con.execute(f"SELECT {c} FROM train WHERE {c} IS NOT NULL GROUP BY 1 "
                              f"HAVING count(*) >= {min_count} ORDER BY 1").fetchall()
         vocab[c] = [str(v[0]) for v in values]
@@ -82,7 +92,7 @@ def fit(train: pads.Dataset, min_count: int = 5) -> FeatureSpec:
         mean=[float(m or 0.0) for m in mean],
         std=[float(s) if s and s > 1e-9 else 1.0 for s in std],
         with_missing_flag=[c for c, m in zip(nums, missing) if m and m > 0],
-        categorical=categorical_columns(),
+        categorical=list(cats),
         vocab=vocab,
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow.dataset as pads
 
-from pipelines.models import artifacts, train
+from pipelines.models import artifacts, retrieval, train
 from pipelines.models.calibration import Isotonic, expected_calibration_error
 from pipelines.models.config import TrainConfig
 from pipelines.registry import store
@@ -30,11 +30,24 @@ def fit_and_register(cfg: TrainConfig) -> dict:
         "dismiss": Isotonic.fit(pred["dismiss"], val.label_dismissed.to_numpy(float)),
     }
     files = artifacts.to_files(out["state"], out["spec"], out["config"], calibrators)
+    catalog = pads.dataset(root.join("raw", "catalog"), filesystem=root.fs,
+                           format="parquet").to_table().to_pandas()
+    tower = retrieval.train(root, out["snapshot"], catalog, {
+        "epochs": cfg.retrieval_epochs, "batch_size": cfg.retrieval_batch_size,
+        "learning_rate": cfg.learning_rate, "seed": cfg.seed, "workers": cfg.workers,
+        "gpu": cfg.gpu, "run_name": cfg.run_name or f"ranker-{out['snapshot']}",
+        "random_negatives": 512})
+    index = retrieval.build_index(tower["model"], tower["items"])
+    files.update(artifacts.retrieval_files(tower, index))
     metrics = {k: v for k, v in out["metrics"].items() if isinstance(v, (int, float))}
     metrics["val_adoption_ece_before"] = expected_calibration_error(
         pred["adopt"], val.label_adopted.to_numpy(float))
     version = store.publish(root, files, {
         "kind": "multitask_ranker", "snapshot": out["snapshot"],
         "config": {k: v for k, v in out["config"].items() if k != "spec"},
-        "training_metrics": metrics, "code_version": code_version()})
+        "training_metrics": metrics, "code_version": code_version(),
+        "retrieval": {"positives": tower["positives"], "final_loss": tower["metrics"]["loss"]},
+        "index": {"kind": index.kind, "nprobe": index.nprobe, "items": len(index.ids),
+                  "recall_at_100": index.recall_at_100,
+                  "build_seconds": round(index.build_seconds, 3)}})
     return {"version": version, "snapshot": out["snapshot"], "metrics": metrics}

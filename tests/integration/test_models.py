@@ -17,7 +17,7 @@ from pipelines.storage.root import Root
 from pipelines.world.config import WorldConfig
 from pipelines.world.job import generate
 
-TINY = dict(epochs=2, batch_size=512, hidden=32, experts=2)
+TINY = dict(epochs=2, batch_size=512, hidden=32, experts=2, retrieval_epochs=2)
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +38,9 @@ def test_train_register_and_evaluate(root):
     assert r["adoption_auc"] > r["popularity_adoption_auc"] - 0.02
     assert r["oracle_adoption_auc"] > r["adoption_auc"]
     assert result["calibration"]["ece_after"] <= result["calibration"]["ece_before"] + 0.01
+    assert result["index"]["recall_at_100"] >= 0.95
+    if result["retrieval"]["rows"]:
+        assert 0 <= result["retrieval"]["two_tower"]["recall_at_k"]["100"] <= 1
     path = write_report(root, result)
     html = open(f"{path}/report.html").read()
     assert "Reliability of P(adopt)" in html and "plotly" in html

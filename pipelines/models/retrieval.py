@@ -1,0 +1,170 @@
+"""Training, embedding and evaluating the two-tower retrieval model, and its item index."""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+
+import numpy as np
+import pandas as pd
+import pyarrow.dataset as pads
+import ray
+import ray.train
+import torch
+from ray.train import CheckpointConfig, RunConfig, ScalingConfig
+from ray.train.torch import TorchTrainer
+
+from pipelines.index import ann
+from pipelines.models import features
+from pipelines.models.two_tower import (
+    ENTITY_ACTIONS, ItemTable, TwoTower, in_batch_loss, item_table, uniform_negatives,
+)
+from pipelines.storage.root import Root
+
+KS = (10, 50, 100)
+
+
+def _model(spec: features.FeatureSpec, n_items: int, cfg: dict) -> TwoTower:
+    torch.manual_seed(cfg["seed"])
+    return TwoTower(spec.n_numeric, spec.cardinalities, n_items)
+
+
+def positives(df: pd.DataFrame, items: ItemTable) -> pd.DataFrame:
+    """Adopted entity items with a row in the item table."""
+    pos = df[df.label_adopted & df.action_type.isin(ENTITY_ACTIONS)].copy()
+    pos["item_row"] = items.row_of(pos.item_id.to_numpy())
+    return pos[pos.item_row >= 0]
+
+
+def _encode(df: pd.DataFrame, spec: features.FeatureSpec, log_q: np.ndarray) -> dict:
+    enc = features.encode(df, spec, serving=True)
+    rows = df.item_row.to_numpy(np.int64)
+    return {"numeric": enc["numeric"], "categorical": enc["categorical"], "item_row": rows,
+            "log_q": log_q[rows].astype(np.float32)}
+
+
+def train_loop_per_worker(cfg: dict) -> None:
+    spec = features.FeatureSpec.from_json(cfg["spec"])
+    items = {k: torch.from_numpy(v) for k, v in cfg["items"].items()}
+    model = ray.train.torch.prepare_model(_model(spec, len(items["action"]), cfg))
+    opt = torch.optim.Adam(model.parameters(), lr=cfg["learning_rate"])
+    first = 0
+    checkpoint = ray.train.get_checkpoint()
+    if checkpoint:
+        with checkpoint.as_directory() as d:
+            state = torch.load(os.path.join(d, "state.pt"), weights_only=False)
+        getattr(model, "module", model).load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        first = state["epoch"] + 1
+    net = getattr(model, "module", model)
+    shard = ray.train.get_dataset_shard("train")
+    gen = torch.Generator().manual_seed(cfg["seed"])
+    for epoch in range(first, cfg["epochs"]):
+        model.train()
+        losses = []
+        for b in shard.iter_torch_batches(batch_size=cfg["batch_size"]):
+            ctx = net.embed_context(b["numeric"], b["categorical"])
+            it = net.embed_items(b["item_row"], items)
+            rows, log_u = uniform_negatives(len(items["action"]), cfg["random_negatives"], gen)
+            loss = in_batch_loss(ctx, it, b["log_q"], net.embed_items(rows, items), log_u)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.detach().item())
+        with tempfile.TemporaryDirectory() as d:
+            ckpt = None
+            if ray.train.get_context().get_world_rank() == 0:
+                torch.save({"model": net.state_dict(), "optimizer": opt.state_dict(),
+                            "epoch": epoch}, os.path.join(d, "state.pt"))
+                ckpt = ray.train.Checkpoint.from_directory(d)
+            ray.train.report({"epoch": epoch, "loss": float(np.mean(losses)) if losses else 0.0},
+                             checkpoint=ckpt)
+
+
+def train(root: Root, snapshot: str, catalog: pd.DataFrame, cfg: dict) -> dict:
+    """Fit the two towers on the train split's entity adoptions; returns state and specs."""
+    path = root.join("snapshots", snapshot, "examples", "split=train")
+    num, cat = features.context_columns()
+    spec = features.fit(pads.dataset(path, filesystem=root.fs, format="parquet"),
+                        numeric=num, categorical=cat)
+    items = item_table(catalog)
+    train_df = pads.dataset(path, filesystem=root.fs, format="parquet").to_table().to_pandas()
+    pos = positives(train_df, items)
+    counts = np.bincount(pos.item_row, minlength=len(items)) + 1.0
+    log_q = np.log(counts / counts.sum())
+    ds = ray.data.from_pandas(pos).map_batches(
+        _encode, batch_format="pandas", fn_kwargs={"spec": spec, "log_q": log_q})
+    loop_cfg = {**cfg, "spec": spec.to_json(),
+                "items": {k: getattr(items, k) for k in ("action", "kind", "vertical", "tokens")}}
+    trainer = TorchTrainer(
+        train_loop_per_worker, train_loop_config=loop_cfg,
+        scaling_config=ScalingConfig(num_workers=cfg["workers"], use_gpu=cfg["gpu"]),
+        run_config=RunConfig(name=f"{cfg['run_name']}-two-tower",
+                             storage_path=root.join("models", "runs"),
+                             checkpoint_config=CheckpointConfig(num_to_keep=2)),
+        datasets={"train": ds})
+    result = trainer.fit()
+    with result.checkpoint.as_directory() as d:
+        state = torch.load(os.path.join(d, "state.pt"), map_location="cpu", weights_only=False)
+    model = _model(spec, len(items), cfg)
+    model.load_state_dict(state["model"])
+    return {"model": model, "spec": spec, "items": items, "positives": len(pos),
+            "metrics": result.metrics}
+
+
+def item_embeddings(model: TwoTower, items: ItemTable) -> np.ndarray:
+    model.eval()
+    with torch.no_grad():
+        return model.embed_items(torch.arange(len(items)), items.tensors()).numpy()
+
+
+def context_embeddings(model: TwoTower, df: pd.DataFrame, spec: features.FeatureSpec
+                       ) -> np.ndarray:
+    enc = features.encode(df, spec, serving=True)
+    model.eval()
+    with torch.no_grad():
+        return model.embed_context(torch.from_numpy(enc["numeric"]),
+                                   torch.from_numpy(enc["categorical"])).numpy()
+
+
+def _ranks(scores: np.ndarray, target: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """1-based rank of each row's target item among its allowed items."""
+    s = np.where(allowed, scores, -np.inf)
+    own = s[np.arange(len(s)), target]
+    return 1 + (s > own[:, None]).sum(axis=1)
+
+
+def evaluate(model: TwoTower, spec: features.FeatureSpec, items: ItemTable,
+             train_df: pd.DataFrame, test_df: pd.DataFrame) -> dict:
+    """recall@K and NDCG@K of the adopted entity item among every item the advertiser could be
+    shown (global items and its own products), for the two towers and for popularity."""
+    test = positives(test_df, items)
+    if test.empty:
+        return {"rows": 0}
+    allowed = (items.advertiser_id[None, :] < 0) | (
+        items.advertiser_id[None, :] == test.advertiser_id.to_numpy()[:, None])
+    target = test.item_row.to_numpy()
+    pos_train = positives(train_df, items)
+    popularity = np.bincount(pos_train.item_row, minlength=len(items)).astype(float)
+    tower = context_embeddings(model, test, spec) @ item_embeddings(model, items).T
+    out = {"rows": int(len(test))}
+    for name, scores in (("two_tower", tower), ("popularity",
+                                                np.tile(popularity, (len(test), 1)))):
+        r = _ranks(scores, target, allowed)
+        out[name] = {
+            "recall_at_k": {str(k): float(np.mean(r <= k)) for k in KS},
+            "ndcg_at_k": {str(k): float(np.mean(np.where(r <= k, 1 / np.log2(r + 1), 0)))
+                          for k in KS},
+        }
+    return out
+
+
+def build_index(model: TwoTower, items: ItemTable) -> ann.ItemIndex:
+    return ann.build(item_embeddings(model, items), items.item_id)
+
+
+def state_bytes(model: TwoTower) -> bytes:
+    buf = io.BytesIO()
+    torch.save(model.state_dict(), buf)
+    return buf.getvalue()
