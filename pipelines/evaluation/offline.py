@@ -20,8 +20,8 @@ from sklearn.metrics import log_loss
 from pipelines.evaluation import metrics as M
 from pipelines.models import features, retrieval, train
 from pipelines.models.artifacts import LoadedRanker, load_two_tower
-from pipelines.models.calibration import expected_calibration_error, reliability
-from pipelines.models.job import read_split
+from pipelines.models.calibration import expected_calibration_error, reliability, widen
+from pipelines.models.job import impact_halves, read_split
 from pipelines.registry import store
 from pipelines.storage.root import Root
 
@@ -90,12 +90,13 @@ def evaluate(root: Root, version: str | None = None) -> dict:
               "oracle": oracle.p_adopt.to_numpy()}
 
     # Impact is measured 14 days after an adoption takes effect, so the last days of the history
-    # (the test split) have none yet: the interval is judged on the validation split, which the
-    # impact heads never trained on.
+    # (the test split) have none yet: the interval is judged on the later half of the validation
+    # split's measured adoptions (the earlier half set its conformal margin).
     val_pred = train.predict(ranker.model, val, ranker.spec)
-    measured = val.label_adopted.to_numpy(bool) & val.impact_conversions.notna().to_numpy()
+    _, measured = impact_halves(val)
     realised = val.impact_conversions.to_numpy(float)[measured]
-    q = val_pred["impact"][measured]
+    raw_q = val_pred["impact"][measured]
+    q = widen(raw_q, ranker.impact_margin)
     relevance = oracle.p_adopt.to_numpy() * np.maximum(oracle.expected_conversions_delta, 0)
     ranker_value = serve["adopt"] * np.maximum(serve["impact"][:, 1], 0)
     pop_value = popularity
@@ -103,7 +104,7 @@ def evaluate(root: Root, version: str | None = None) -> dict:
     result = {
         "model_version": meta["version"], "snapshot": snapshot,
         "rows": {"train": len(train_df), "validation": len(val), "test": len(test),
-                 "validation_measured_impact": int(measured.sum())},
+                 "validation_measured_impact_judged": int(measured.sum())},
         "ranking": {
             "adoption_auc": M.auc(y, pred["adopt"]),
             "adoption_logloss": float(log_loss(y, np.clip(p_cal, 1e-6, 1 - 1e-6))),
@@ -123,6 +124,9 @@ def evaluate(root: Root, version: str | None = None) -> dict:
         "impact": {
             "interval_coverage": float(np.mean((realised >= q[:, 0]) & (realised <= q[:, 2])))
             if measured.any() else None,
+            "interval_coverage_before_conformal": float(np.mean(
+                (realised >= raw_q[:, 0]) & (realised <= raw_q[:, 2]))) if measured.any() else None,
+            "rows": int(measured.sum()),
             "bias": float(np.mean(q[:, 1] - realised)) if measured.any() else None,
             "median_abs_error": float(np.median(np.abs(q[:, 1] - realised)))
             if measured.any() else None,

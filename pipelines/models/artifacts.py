@@ -14,7 +14,7 @@ from pipelines.models.ranker import MultiTaskRanker
 
 
 def to_files(state: dict, spec: features.FeatureSpec, config: dict,
-             calibrators: dict[str, Isotonic]) -> dict[str, bytes]:
+             calibrators: dict[str, Isotonic], impact_margin: float = 0.0) -> dict[str, bytes]:
     buf = io.BytesIO()
     torch.save(state, buf)
     model_cfg = {k: config[k] for k in ("hidden", "experts", "seed")}
@@ -22,8 +22,9 @@ def to_files(state: dict, spec: features.FeatureSpec, config: dict,
         "ranker.pt": buf.getvalue(),
         "features.json": spec.to_json().encode(),
         "model.json": json.dumps(model_cfg).encode(),
-        "calibration.json": json.dumps({k: {"x": c.x, "y": c.y}
-                                        for k, c in calibrators.items()}).encode(),
+        "calibration.json": json.dumps({
+            "probabilities": {k: {"x": c.x, "y": c.y} for k, c in calibrators.items()},
+            "impact_margin": impact_margin}).encode(),
     }
 
 
@@ -38,8 +39,9 @@ class LoadedRanker:
         state = torch.load(io.BytesIO(files["ranker.pt"]), map_location="cpu", weights_only=False)
         self.model.load_state_dict(state)
         self.model.eval()
-        self.calibrators = {k: Isotonic(**v) for k, v in
-                            json.loads(files["calibration.json"]).items()}
+        cal = json.loads(files["calibration.json"])
+        self.calibrators = {k: Isotonic(**v) for k, v in cal["probabilities"].items()}
+        self.impact_margin = cal["impact_margin"]
 
 
 def retrieval_files(tower: dict, index) -> dict[str, bytes]:

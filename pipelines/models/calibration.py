@@ -42,3 +42,26 @@ def reliability(p: np.ndarray, y: np.ndarray, bins: int = 15) -> list[dict]:
     which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
     return [{"predicted": float(p[which == b].mean()), "observed": float(y[which == b].mean()),
              "count": int((which == b).sum())} for b in range(bins) if (which == b).any()]
+
+
+def _squash(x: np.ndarray) -> np.ndarray:
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
+def conformal_margin(quantiles: np.ndarray, realised: np.ndarray, coverage: float = 0.8) -> float:
+    """Split-conformal widening of the 10-90 % interval (conformalised quantile regression): the
+    margin, in squashed units, that makes `coverage` of held-out outcomes fall inside."""
+    if len(realised) == 0:
+        return 0.0
+    q, y = _squash(quantiles), _squash(realised)
+    scores = np.maximum(q[:, 0] - y, y - q[:, 2])
+    level = min(1.0, np.ceil((len(y) + 1) * coverage) / len(y))
+    return float(np.quantile(scores, level))
+
+
+def widen(quantiles: np.ndarray, margin: float) -> np.ndarray:
+    """The interval ends moved out by `margin` squashed units (the median stays)."""
+    q = _squash(quantiles)
+    q[:, 0] -= margin
+    q[:, 2] += margin
+    return np.sign(q) * np.expm1(np.abs(q))

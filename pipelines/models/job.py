@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow.dataset as pads
 
 from pipelines.models import artifacts, retrieval, train
-from pipelines.models.calibration import Isotonic, expected_calibration_error
+from pipelines.models.calibration import Isotonic, conformal_margin, expected_calibration_error
 from pipelines.models.config import TrainConfig
 from pipelines.registry import store
 from pipelines.storage.root import Root
@@ -15,6 +16,15 @@ from pipelines.storage.version import code_version
 def read_split(root: Root, snapshot: str, split: str):
     path = root.join("snapshots", snapshot, "examples", f"split={split}")
     return pads.dataset(path, filesystem=root.fs, format="parquet").to_table().to_pandas()
+
+
+def impact_halves(val) -> tuple[np.ndarray, np.ndarray]:
+    """Validation rows with a measured impact, split by time: the earlier half calibrates the
+    interval (split conformal), the later half judges it."""
+    measured = (val.label_adopted & val.impact_conversions.notna()).to_numpy()
+    cut = val.shown_at[measured].median() if measured.any() else None
+    early = measured & (val.shown_at < cut).to_numpy() if cut is not None else measured
+    return early, measured & ~early
 
 
 def fit_and_register(cfg: TrainConfig) -> dict:
@@ -29,7 +39,10 @@ def fit_and_register(cfg: TrainConfig) -> dict:
         "adopt": Isotonic.fit(pred["adopt"], val.label_adopted.to_numpy(float)),
         "dismiss": Isotonic.fit(pred["dismiss"], val.label_dismissed.to_numpy(float)),
     }
-    files = artifacts.to_files(out["state"], out["spec"], out["config"], calibrators)
+    early, _ = impact_halves(val)
+    margin = conformal_margin(pred["impact"][early],
+                              val.impact_conversions.to_numpy(float)[early])
+    files = artifacts.to_files(out["state"], out["spec"], out["config"], calibrators, margin)
     catalog = pads.dataset(root.join("raw", "catalog"), filesystem=root.fs,
                            format="parquet").to_table().to_pandas()
     tower = retrieval.train(root, out["snapshot"], catalog, {

@@ -20,3 +20,15 @@ def test_ece_of_a_perfect_predictor_is_small():
     p = rng.uniform(size=100_000)
     y = (rng.uniform(size=p.size) < p).astype(float)
     assert expected_calibration_error(p, y) < 0.01
+
+
+def test_conformal_margin_brings_a_narrow_interval_to_its_coverage():
+    from pipelines.models.calibration import conformal_margin, widen
+
+    rng = np.random.default_rng(2)
+    y = rng.normal(10, 5, 4000)
+    narrow = np.stack([np.full(4000, 8.0), np.full(4000, 10.0), np.full(4000, 12.0)], axis=1)
+    m = conformal_margin(narrow[:2000], y[:2000], coverage=0.8)
+    q = widen(narrow[2000:].copy(), m)
+    inside = np.mean((y[2000:] >= q[:, 0]) & (y[2000:] <= q[:, 2]))
+    assert 0.77 < inside < 0.83
