@@ -31,7 +31,8 @@ from pipelines.context.registry import REGISTRY  # noqa: E402
 from pipelines.labels.examples import shown_day  # noqa: E402
 from pipelines.storage.root import Root  # noqa: E402
 from pipelines.world.config import WorldConfig  # noqa: E402
-from pipelines.world.job import ensure_ray, generate  # noqa: E402
+from pipelines.runtime import ensure_ray  # noqa: E402
+from pipelines.world.job import generate  # noqa: E402
 
 SIGNALS = ("spend_7d", "spend_28d", "impressions_7d", "clicks_7d", "conversions_7d",
            "conversions_28d", "budget_limited_days_7d", "budget_limited_days_28d", "ctr_7d")

@@ -25,7 +25,7 @@ from ray.train.torch import TorchTrainer  # noqa: E402
 from pipelines.models import ranker  # noqa: E402
 from pipelines.models.features import FeatureSpec  # noqa: E402
 from pipelines.models.train import build_model, train_loop_per_worker  # noqa: E402
-from pipelines.world.job import ensure_ray  # noqa: E402
+from pipelines.runtime import ensure_ray  # noqa: E402
 
 N_NUMERIC, CARDS = 134, [13, 9, 4, 4, 5, 4, 6, 33, 10, 4, 5]
 

@@ -18,7 +18,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipelines.world.config import BLOCK_SIZE, SCALES, WorldConfig  # noqa: E402
-from pipelines.world.job import _write_block, ensure_ray, generate  # noqa: E402
+from pipelines.runtime import ensure_ray  # noqa: E402
+from pipelines.world.job import _write_block, generate  # noqa: E402
 
 
 def plain_loop(cfg: WorldConfig, staged: str) -> int:

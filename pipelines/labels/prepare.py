@@ -31,6 +31,7 @@ from pipelines.context.arrays import PEER_METRICS, peer_sums
 from pipelines.errors import StorageError
 from pipelines.labels import examples
 from pipelines.labels.config import PrepareConfig
+from pipelines.runtime import ensure_ray
 from pipelines.storage.root import Root
 from pipelines.storage.validate import validate
 from pipelines.storage.version import code_version
@@ -39,9 +40,6 @@ from pipelines.world.taxonomy import CHANNELS, VERTICALS
 SPLITS = ("train", "validation", "test")
 
 
-def ensure_ray() -> None:
-    if not ray.is_initialized():
-        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
 
 
 def _part(lo: int) -> str:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 
 import numpy as np
 import pandas as pd
@@ -16,7 +14,7 @@ from ray.train import CheckpointConfig, RunConfig, ScalingConfig
 from ray.train.torch import TorchTrainer
 
 from pipelines.index import ann
-from pipelines.models import features
+from pipelines.models import checkpoints, features
 from pipelines.models.two_tower import (
     ENTITY_ACTIONS, ItemTable, TwoTower, in_batch_loss, item_table, uniform_negatives,
 )
@@ -49,14 +47,7 @@ def train_loop_per_worker(cfg: dict) -> None:
     items = {k: torch.from_numpy(v) for k, v in cfg["items"].items()}
     model = ray.train.torch.prepare_model(_model(spec, len(items["action"]), cfg))
     opt = torch.optim.Adam(model.parameters(), lr=cfg["learning_rate"])
-    first = 0
-    checkpoint = ray.train.get_checkpoint()
-    if checkpoint:
-        with checkpoint.as_directory() as d:
-            state = torch.load(os.path.join(d, "state.pt"), weights_only=False)
-        getattr(model, "module", model).load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        first = state["epoch"] + 1
+    first = checkpoints.restore(model, opt, "cpu")
     net = getattr(model, "module", model)
     shard = ray.train.get_dataset_shard("train")
     gen = torch.Generator().manual_seed(cfg["seed"])
@@ -72,14 +63,8 @@ def train_loop_per_worker(cfg: dict) -> None:
             loss.backward()
             opt.step()
             losses.append(loss.detach().item())
-        with tempfile.TemporaryDirectory() as d:
-            ckpt = None
-            if ray.train.get_context().get_world_rank() == 0:
-                torch.save({"model": net.state_dict(), "optimizer": opt.state_dict(),
-                            "epoch": epoch}, os.path.join(d, "state.pt"))
-                ckpt = ray.train.Checkpoint.from_directory(d)
-            ray.train.report({"epoch": epoch, "loss": float(np.mean(losses)) if losses else 0.0},
-                             checkpoint=ckpt)
+        checkpoints.report({"epoch": epoch, "loss": float(np.mean(losses)) if losses else 0.0},
+                           model, opt, epoch)
 
 
 def train(root: Root, snapshot: str, catalog: pd.DataFrame, cfg: dict) -> dict:
@@ -105,10 +90,8 @@ def train(root: Root, snapshot: str, catalog: pd.DataFrame, cfg: dict) -> dict:
                              checkpoint_config=CheckpointConfig(num_to_keep=2)),
         datasets={"train": ds})
     result = trainer.fit()
-    with result.checkpoint.as_directory() as d:
-        state = torch.load(os.path.join(d, "state.pt"), map_location="cpu", weights_only=False)
     model = _model(spec, len(items), cfg)
-    model.load_state_dict(state["model"])
+    model.load_state_dict(checkpoints.final_state(result))
     return {"model": model, "spec": spec, "items": items, "positives": len(pos),
             "metrics": result.metrics}
 

@@ -7,8 +7,6 @@ with a checkpoint, and on a rerun with the same run name continues from the last
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 
 import numpy as np
@@ -21,9 +19,10 @@ from ray.train import CheckpointConfig, RunConfig, ScalingConfig
 from ray.train.torch import TorchTrainer
 from sklearn.metrics import log_loss, roc_auc_score
 
-from pipelines.labels.prepare import ensure_ray, latest_version
-from pipelines.models import features, ranker
+from pipelines.labels.prepare import latest_version
+from pipelines.models import checkpoints, features, ranker
 from pipelines.models.config import TrainConfig
+from pipelines.runtime import ensure_ray
 from pipelines.storage.root import Root
 
 TENSORS = ("numeric", "categorical", "position", "surface", "adopted", "dismissed", "impact")
@@ -57,17 +56,9 @@ def train_loop_per_worker(cfg: dict) -> None:
     model = ray.train.torch.prepare_model(build_model(spec, cfg))
     device = ray.train.torch.get_device()
     opt = torch.optim.Adam(model.parameters(), lr=cfg["learning_rate"])
-    first_epoch = 0
-    checkpoint = ray.train.get_checkpoint()
-    if checkpoint:
-        with checkpoint.as_directory() as d:
-            state = torch.load(os.path.join(d, "state.pt"), map_location=device, weights_only=False)
-        getattr(model, "module", model).load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        first_epoch = state["epoch"] + 1
+    first_epoch = checkpoints.restore(model, opt, device)
     train_shard = ray.train.get_dataset_shard("train")
     val_shard = ray.train.get_dataset_shard("validation")
-    rank = ray.train.get_context().get_world_rank()
     for epoch in range(first_epoch, cfg["epochs"]):
         model.train()
         started, seen, parts = time.perf_counter(), 0, []
@@ -86,14 +77,7 @@ def train_loop_per_worker(cfg: dict) -> None:
                    "examples_per_s": seen / max(elapsed, 1e-9),
                    **{k: float(np.mean([p[k] for p in parts])) for k in parts[0]}}
         metrics.update(_validate(model, val_shard, device))
-        with tempfile.TemporaryDirectory() as d:
-            ckpt = None
-            if rank == 0:
-                torch.save({"model": getattr(model, "module", model).state_dict(),
-                            "optimizer": opt.state_dict(), "epoch": epoch},
-                           os.path.join(d, "state.pt"))
-                ckpt = ray.train.Checkpoint.from_directory(d)
-            ray.train.report(metrics, checkpoint=ckpt)
+        checkpoints.report(metrics, model, opt, epoch)
 
 
 def _validate(model, shard, device) -> dict[str, float]:
@@ -131,9 +115,7 @@ def train(cfg: TrainConfig) -> dict:
                   "validation": encoded_dataset(root, snapshot, "validation", spec)},
     )
     result = trainer.fit()
-    with result.checkpoint.as_directory() as d:
-        state = torch.load(os.path.join(d, "state.pt"), map_location="cpu", weights_only=False)
-    return {"snapshot": snapshot, "metrics": result.metrics, "state": state["model"],
+    return {"snapshot": snapshot, "metrics": result.metrics, "state": checkpoints.final_state(result),
             "spec": spec, "config": loop_cfg}
 
 

@@ -17,6 +17,7 @@ import ray
 from tqdm import tqdm
 
 from pipelines.errors import StorageError
+from pipelines.runtime import ensure_ray
 from pipelines.storage.root import Root
 from pipelines.world.catalog import global_catalog
 from pipelines.world.config import BLOCK_SIZE, WorldConfig
@@ -53,10 +54,6 @@ def _write_block(config: dict, block: int, staged: str) -> dict:
 _write_block_task = ray.remote(num_cpus=1)(_write_block)
 
 
-def ensure_ray() -> None:
-    """Start an embedded local Ray unless one is running or an address is configured."""
-    if not ray.is_initialized():
-        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
 
 
 def generate(cfg: WorldConfig, show_progress: bool = True) -> dict:
