@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import ray  # noqa: E402
 
 from pipelines.context import compute, load  # noqa: E402
-from pipelines.context.registry import REGISTRY  # noqa: E402
+from pipelines.context.registry import SIGNALS_BY_NAME  # noqa: E402
 from pipelines.labels.examples import shown_day  # noqa: E402
 from pipelines.storage.root import Root  # noqa: E402
 from pipelines.world.config import WorldConfig  # noqa: E402
@@ -75,7 +75,7 @@ def _block(batch: dict, root: str, index, market: pd.DataFrame, start, days) -> 
         imp = t["impressions"]
         q = compute.query(ctx, imp.advertiser_id, imp.campaign_id, shown_day(imp, start))
         cols = {"impression_id": imp.impression_id.to_numpy()}
-        cols.update({name: REGISTRY[name].fn(ctx, q) for name in SIGNALS})
+        cols.update({name: SIGNALS_BY_NAME[name].fn(ctx, q) for name in SIGNALS})
         out.append(pd.DataFrame(cols))
     return pd.concat(out)
 

@@ -8,14 +8,14 @@ import pyarrow as pa
 
 import pipelines.context.signals  # noqa: F401  (registers every signal)
 from pipelines.context.arrays import ContextArrays
-from pipelines.context.registry import REGISTRY, Query, Signal
+from pipelines.context.registry import SIGNALS_BY_NAME, Query, Signal
 
 _ARROW = {"float": pa.float64(), "int": pa.int64(), "bool": pa.bool_(), "category": pa.string()}
 
 
 def signals(level: str | None = None) -> list[Signal]:
     """Registered signals in registry order, optionally of one level."""
-    return [s for s in REGISTRY.values() if level is None or s.level == level]
+    return [s for s in SIGNALS_BY_NAME.values() if level is None or s.level == level]
 
 
 def arrow_field(s: Signal) -> pa.Field:

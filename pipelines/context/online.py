@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from pipelines.context import compute, load
-from pipelines.context.registry import GROUPS, REGISTRY
+from pipelines.context.registry import GROUPS, SIGNALS_BY_NAME
 from pipelines.errors import ConfigError, NotFoundError
 from pipelines.labels.prepare import latest_version, read_peers
 from pipelines.storage.root import Root
@@ -24,7 +24,7 @@ def _value(v):
 def _grouped(row: dict) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
     for name, value in row.items():
-        s = REGISTRY[name]
+        s = SIGNALS_BY_NAME[name]
         value = _value(value)
         out.setdefault(s.group, []).append({
             "name": name, "value": value, "unit": s.unit, "sentence": s.explain(value)})

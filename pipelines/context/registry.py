@@ -1,4 +1,4 @@
-"""The signal registry: every signal's name, source group, level, type, unit, description, its
+"""The registry of signals, with every signal's name, source group, level, type, unit, description, its
 pure function over `ContextArrays`, and the sentence that says it to a person or an agent."""
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class Signal:
         return self.sentence(value)
 
 
-REGISTRY: dict[str, Signal] = {}
+SIGNALS_BY_NAME: dict[str, Signal] = {}
 
 
 def signal(name: str, group: str, level: str, kind: str, unit: str, description: str,
@@ -56,9 +56,9 @@ def signal(name: str, group: str, level: str, kind: str, unit: str, description:
     assert group in GROUPS and level in LEVELS and kind in KINDS, name
 
     def wrap(fn):
-        if name in REGISTRY:
+        if name in SIGNALS_BY_NAME:
             raise ValueError(f"signal {name!r} registered twice")
-        REGISTRY[name] = Signal(name, group, level, kind, unit, description, fn, sentence)
+        SIGNALS_BY_NAME[name] = Signal(name, group, level, kind, unit, description, fn, sentence)
         return fn
 
     return wrap

@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow.dataset as pads
 
 import pipelines.context.signals  # noqa: F401  (registers every signal)
-from pipelines.context.registry import REGISTRY
+from pipelines.context.registry import SIGNALS_BY_NAME
 from pipelines.world.taxonomy import SURFACES
 
 EXTRA_NUMERIC = ("item_param_pct", "times_shown_same_item_21d", "dismissed_same_action_90d",
@@ -53,18 +53,18 @@ class FeatureSpec:
 
 
 def numeric_columns() -> list[str]:
-    return [s.name for s in REGISTRY.values() if s.kind != "category"] + list(EXTRA_NUMERIC)
+    return [s.name for s in SIGNALS_BY_NAME.values() if s.kind != "category"] + list(EXTRA_NUMERIC)
 
 
 def categorical_columns() -> list[str]:
-    return [s.name for s in REGISTRY.values() if s.kind == "category"] + list(EXTRA_CATEGORICAL)
+    return [s.name for s in SIGNALS_BY_NAME.values() if s.kind == "category"] + list(EXTRA_CATEGORICAL)
 
 
 def context_columns() -> tuple[list[str], list[str]]:
     """(numeric, categorical) columns that describe the context alone, not the candidate:
     the inputs of the two-tower model's context tower."""
-    return ([s.name for s in REGISTRY.values() if s.kind != "category"],
-            [s.name for s in REGISTRY.values() if s.kind == "category"] + ["surface"])
+    return ([s.name for s in SIGNALS_BY_NAME.values() if s.kind != "category"],
+            [s.name for s in SIGNALS_BY_NAME.values() if s.kind == "category"] + ["surface"])
 
 
 def fit(train: pads.Dataset, min_count: int = 5, numeric: list[str] | None = None,

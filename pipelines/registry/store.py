@@ -1,4 +1,4 @@
-"""The model registry: versions under `<root>/registry/<version>/` and a `current` pointer.
+"""The model registry, with versions under `<root>/registry/<version>/` and a `current` pointer.
 
 A version is written to staging, its files listed with their sizes and SHA-256 in
 `metadata.json`, and moved into place in one rename; `current` is repointed with another. The

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from pipelines.context.online import context_for
-from pipelines.context.registry import REGISTRY
+from pipelines.context.registry import SIGNALS_BY_NAME
 from pipelines.errors import StorageError
 from pipelines.labels.config import PrepareConfig
 from pipelines.labels.prepare import latest_version, prepare
@@ -46,7 +46,7 @@ def test_snapshot_layout_counts_and_time_splits(snapshot):
     raw = root.read_table("raw/impressions").num_rows
     assert sum(m["rows"][s] for s in ("train", "validation", "test", "incomplete")) == raw
     assert m["rows"]["online_advertisers"] == 300
-    assert set(REGISTRY) <= set(m["schema"]["examples"])
+    assert set(SIGNALS_BY_NAME) <= set(m["schema"]["examples"])
     assert m["statistics"]["spend_7d"]["mean"] > 0
     assert m["code_version"]["source_sha256"]
 
@@ -84,7 +84,7 @@ def test_online_context_equals_the_offline_row(snapshot):
         camp = next(c for c in ctx["campaigns"] if c["campaign_id"] == row.campaign_id)
         online.update({s["name"]: s["value"] for g in camp["signals"].values() for s in g})
         offline = row._asdict()
-        for name in REGISTRY:
+        for name in SIGNALS_BY_NAME:
             value = offline[name]
             value = None if value is pd.NA else value
             if hasattr(value, "item"):

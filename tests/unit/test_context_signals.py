@@ -9,7 +9,7 @@ import pytest
 
 from pipelines.context import compute, docs, load
 from pipelines.context.arrays import peer_sums
-from pipelines.context.registry import GROUPS, REGISTRY
+from pipelines.context.registry import GROUPS, SIGNALS_BY_NAME
 from pipelines.storage.root import Root
 from tests.worlds import write_world
 
@@ -18,13 +18,13 @@ AS_OF = 20  # day index of the cut
 
 
 def test_registry_covers_every_group_and_window():
-    assert len(REGISTRY) >= 40
-    groups = {s.group for s in REGISTRY.values()}
+    assert len(SIGNALS_BY_NAME) >= 40
+    groups = {s.group for s in SIGNALS_BY_NAME.values()}
     assert groups == set(GROUPS)
-    names = set(REGISTRY)
+    names = set(SIGNALS_BY_NAME)
     assert {"spend_7d", "spend_28d", "ctr_trend_14d", "budget_limited_days_7d",
             "ctr_vs_vertical_7d", "adoption_rate_budget_90d", "last_dismiss_reason"} <= names
-    for s in REGISTRY.values():
+    for s in SIGNALS_BY_NAME.values():
         assert s.description and s.kind in ("float", "int", "bool", "category")
 
 
@@ -33,12 +33,12 @@ def test_signal_docs_are_current():
 
 
 def test_sentences_read_like_a_person_wrote_them():
-    assert REGISTRY["budget_limited_days_7d"].explain(6.0) == "budget-limited on 6 of the last 7 days"
-    assert REGISTRY["ctr_trend_14d"].explain(-0.35) == \
+    assert SIGNALS_BY_NAME["budget_limited_days_7d"].explain(6.0) == "budget-limited on 6 of the last 7 days"
+    assert SIGNALS_BY_NAME["ctr_trend_14d"].explain(-0.35) == \
         "CTR down 35 % over 14 days: creatives are fatiguing"
-    assert REGISTRY["conversions_30d"].explain(float("nan")).endswith("unknown")
+    assert SIGNALS_BY_NAME["conversions_30d"].explain(float("nan")).endswith("unknown")
     samples = {"float": 0.5, "int": 3, "bool": True, "category": "search"}
-    for s in REGISTRY.values():
+    for s in SIGNALS_BY_NAME.values():
         assert isinstance(s.explain(samples[s.kind]), str)
 
 
@@ -103,5 +103,5 @@ def test_signal_columns_have_their_registered_types(world):
     table = compute.compute(ctx, q, level="advertiser")
     kinds = {"float": pa.float64(), "int": pa.int64(), "bool": pa.bool_(), "category": pa.string()}
     for f in table.schema:
-        assert f.type == kinds[REGISTRY[f.name].kind], f.name
+        assert f.type == kinds[SIGNALS_BY_NAME[f.name].kind], f.name
     assert table.column("vertical").null_count == 0
