@@ -47,8 +47,7 @@ def query(ctx: ContextArrays, advertiser_id, campaign_id, day) -> Query:
     """Rows of the arrays for ids (campaign_id -1 or NaN: none) and as-of day indices."""
     adv = np.searchsorted(ctx.advertiser_id, np.asarray(advertiser_id))
     cid = pd.Series(campaign_id).fillna(-1).to_numpy(np.int64)
-    camp = np.minimum(np.searchsorted(ctx.campaign_id, cid), max(len(ctx.campaign_id) - 1, 0))
-    known = (cid >= 0) & (len(ctx.campaign_id) > 0)
-    known &= ctx.campaign_id[camp] == cid if len(ctx.campaign_id) else known
-    return Query(adv=adv, camp=np.where(known, camp, -1),
+    known = np.isin(cid, ctx.campaign_id)
+    camp = np.where(known, np.searchsorted(ctx.campaign_id, cid), -1)
+    return Query(adv=adv, camp=camp,
                  day=np.clip(np.asarray(day, dtype=np.int64), 0, ctx.days))

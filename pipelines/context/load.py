@@ -72,7 +72,11 @@ def read_advertisers(root: Root, ids: np.ndarray | None = None, lo: int | None =
 
 def time_range(root: Root) -> tuple[dt.date, int]:
     """First day of the history and its number of days, from the market table."""
-    dates = dataset(root, "market").to_table(columns=["date"]).column("date")
+    return dates_range(dataset(root, "market").to_table(columns=["date"]).column("date"))
+
+
+def dates_range(dates) -> tuple[dt.date, int]:
+    """(first day, number of days) spanned by a column of dates."""
     lo, hi = pc.min(dates).as_py(), pc.max(dates).as_py()
     return lo, (hi - lo).days + 1
 

@@ -36,7 +36,8 @@ def context_for(root: Root, advertiser_id: int, as_of: dt.date | None = None,
     """Signals of one advertiser and each of its campaigns as of `as_of` (default: now, the day
     after the history ends), with the peer benchmarks of snapshot `version` (default: latest)."""
     version = version or latest_version(root)
-    start, days = load.time_range(root)
+    market_table = load.dataset(root, "market").to_table()
+    start, days = load.dates_range(market_table.column("date"))
     day = days if as_of is None else (as_of - start).days
     if not 0 <= day <= days:
         raise ConfigError(f"as-of date {as_of} is outside the history "
@@ -44,7 +45,7 @@ def context_for(root: Root, advertiser_id: int, as_of: dt.date | None = None,
     tables = load.read_advertisers(root, ids=np.array([advertiser_id]))
     if tables["advertisers"].empty:
         raise NotFoundError(f"advertiser {advertiser_id} not found under root {root.uri!r}")
-    market = load.dataset(root, "market").to_table().to_pandas()
+    market = market_table.to_pandas()
     ctx = load.context_arrays(tables, market, read_peers(root, version), start, days)
     adv = compute.compute(ctx, compute.query(ctx, [advertiser_id], [-1], [day]),
                           level="advertiser").to_pylist()[0]

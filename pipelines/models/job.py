@@ -31,8 +31,8 @@ def fit_and_register(cfg: TrainConfig) -> dict:
     """Train, fit the calibrators on the validation split, publish a registry version."""
     root = Root(cfg.root)
     out = train.train(cfg)
-    files = artifacts.to_files(out["state"], out["spec"], out["config"], {})
-    model = artifacts.LoadedRanker(files).model
+    model = train.build_model(out["spec"], out["config"])
+    model.load_state_dict(out["state"])
     val = read_split(root, out["snapshot"], "validation")
     pred = train.predict(model, val, out["spec"])
     calibrators = {

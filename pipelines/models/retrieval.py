@@ -6,6 +6,7 @@ import io
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 import pyarrow.dataset as pads
 import ray
 import ray.train
@@ -74,8 +75,8 @@ def train(root: Root, snapshot: str, catalog: pd.DataFrame, cfg: dict) -> dict:
     spec = features.fit(pads.dataset(path, filesystem=root.fs, format="parquet"),
                         numeric=num, categorical=cat)
     items = item_table(catalog)
-    train_df = pads.dataset(path, filesystem=root.fs, format="parquet").to_table().to_pandas()
-    pos = positives(train_df, items)
+    pos = positives(pads.dataset(path, filesystem=root.fs, format="parquet").to_table(
+        filter=pc.field("label_adopted")).to_pandas(), items)
     counts = np.bincount(pos.item_row, minlength=len(items)) + 1.0
     log_q = np.log(counts / counts.sum())
     ds = ray.data.from_pandas(pos).map_batches(

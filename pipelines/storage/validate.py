@@ -83,15 +83,12 @@ def validate(root: Root, tables: tuple[str, ...] = tuple(TABLES)) -> None:
         if _count(con, dup_sql):
             raise DataError(f"table {name}, column {k}: duplicate keys, e.g. "
                             + _sample(con, dup_sql))
-        for col in NON_NEGATIVE.get(name, []):
-            bad = f"SELECT {k}, {col} FROM {name} WHERE {col} < 0"
+        checks = [(c, f"{c} < 0", "negative values") for c in NON_NEGATIVE.get(name, [])]
+        checks += [(c, f"NOT ({c} > 0 AND {c} <= 1)", "values outside (0, 1]")
+                   for c in PROBABILITIES.get(name, [])]
+        for col, condition, what in checks:
+            bad = f"SELECT {k}, {col} FROM {name} WHERE {condition}"
             n = _count(con, bad)
             if n:
-                raise DataError(f"table {name}, column {col}: {n} negative values, e.g. "
-                                + _sample(con, bad))
-        for col in PROBABILITIES.get(name, []):
-            bad = f"SELECT {k}, {col} FROM {name} WHERE NOT ({col} > 0 AND {col} <= 1)"
-            n = _count(con, bad)
-            if n:
-                raise DataError(f"table {name}, column {col}: {n} values outside (0, 1], e.g. "
+                raise DataError(f"table {name}, column {col}: {n} {what}, e.g. "
                                 + _sample(con, bad))

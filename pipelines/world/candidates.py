@@ -7,6 +7,7 @@ the large catalogs); product items rotate through the advertiser's catalog.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,10 +98,10 @@ def build(seed: int, day: int, session_adv: np.ndarray, cs: CampaignState, acct:
     parts.append(_entity_rows(seed, day, sess, crow, cs, interests, market.trending_interests,
                               market.interest_trend, [1, 2], "interest_add", interest_item))
     # Products: the rule engine cannot see what sells; it rotates through the catalog.
-    a = adv_of = cs.adv[crow]
-    has = adv.has_catalog[a] & cs.active[crow] & (cs.objective[crow] == 0)
+    has = adv.has_catalog[cs.adv[crow]] & cs.active[crow] & (cs.objective[crow] == 0)
     if has.any():
-        s, c, a = sess[has], crow[has], adv_of[has]
+        s, c = sess[has], crow[has]
+        a = cs.adv[c]
         j = (day * ENTITY_PER_CAMPAIGN + np.arange(ENTITY_PER_CAMPAIGN)[None, :]) % product_count[a][:, None]
         prow = (product_start[a][:, None] + j).ravel()
         parts.append((np.repeat(s, ENTITY_PER_CAMPAIGN), np.repeat(c, ENTITY_PER_CAMPAIGN),
@@ -115,7 +116,8 @@ def build(seed: int, day: int, session_adv: np.ndarray, cs: CampaignState, acct:
     cand = Candidates(sess_a[keep], crow_a[keep], action[keep], param[keep], item[keep],
                       match[keep], strength[keep])
     rows = cand.crow
-    season = market.date(day).month in (10, 11, 12) and market.date(day) <= market.date(day).replace(month=12, day=20)
+    today = market.date(day)
+    season = dt.date(today.year, 10, 1) <= today <= dt.date(today.year, 12, 20)
     ok = applicable(cs.take(rows), acct.take(rows), adv.has_catalog[cs.adv[rows]], cand.action,
                     in_season=season)
     if blocked:

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from pipelines.world.entities import TrendEntities
+from pipelines.world.schema import arrow_schema, to_table
 from pipelines.world.state import AdvertiserState, Products
 from pipelines.world.taxonomy import ACTION_INDEX, ACTION_TYPES, VERTICALS
 
@@ -35,24 +36,11 @@ def interest_item(interest_id: np.ndarray) -> np.ndarray:
     return INTEREST_ITEM_BASE + np.asarray(interest_id) - INTEREST_ID_BASE
 
 
-_SCHEMA_FIELDS = ("item_id", "action_type", "category", "param_pct", "entity_kind", "entity_id",
-                  "entity_name", "entity_vertical", "advertiser_id", "title", "description")
+_SCHEMA_FIELDS = tuple(arrow_schema("catalog").names)
 
 
 def _table(rows: dict[str, list]) -> pa.Table:
-    return pa.table({
-        "item_id": pa.array(rows["item_id"], pa.int64()),
-        "action_type": pa.array(rows["action_type"], pa.string()),
-        "category": pa.array(rows["category"], pa.string()),
-        "param_pct": pa.array(rows["param_pct"], pa.float64()),
-        "entity_kind": pa.array(rows["entity_kind"], pa.string()),
-        "entity_id": pa.array(rows["entity_id"], pa.int64()),
-        "entity_name": pa.array(rows["entity_name"], pa.string()),
-        "entity_vertical": pa.array(rows["entity_vertical"], pa.string()),
-        "advertiser_id": pa.array(rows["advertiser_id"], pa.int64()),
-        "title": pa.array(rows["title"], pa.string()),
-        "description": pa.array(rows["description"], pa.string()),
-    })
+    return to_table("catalog", rows)
 
 
 def _rows(item_ids, action, params, kind, entity_ids, names, verticals, adv_ids):

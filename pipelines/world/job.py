@@ -24,7 +24,7 @@ from pipelines.world.config import BLOCK_SIZE, WorldConfig
 from pipelines.world.market import market_table
 from pipelines.world.policies import LoggingPolicy
 from pipelines.world.schema import TABLES, TRUTH
-from pipelines.world.simulate import world_spec
+from pipelines.world.simulate import simulate_block, world_spec
 
 OUTPUTS = ["raw", "truth"]
 MANIFEST = "raw/_world.json"
@@ -36,8 +36,6 @@ def _part(block: int) -> str:
 
 def _write_block(config: dict, block: int, staged: str) -> dict:
     """Simulate one block and write its part files; returns its row counts and totals."""
-    from pipelines.world.simulate import simulate_block
-
     cfg = WorldConfig(**config)
     root = Root(cfg.root)
     spec = world_spec(cfg.seed, cfg.start_date, cfg.n_days)

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from pipelines.world import random as wr
-from pipelines.world.entities import TrendEntities
+from pipelines.world.entities import VERTICAL_PEAK_DOY, TrendEntities
 from pipelines.world.taxonomy import COUNTRIES, COUNTRY_PRICE, VERTICALS
 
 RETAIL_LIKE = np.array([v in ("apparel", "animals_pets", "arts_entertainment", "fitness",
@@ -97,11 +97,10 @@ def build_market(seed: int, start: dt.date, days: int, keywords: TrendEntities,
     price_h = np.array([holiday_price_multiplier(d) for d in dates])
     demand_h = np.array([[holiday_demand_multiplier(d, r) for d in dates] for r in RETAIL_LIKE])
     # Slow vertical seasonality, plus an AR(1) wobble per vertical × country.
-    from pipelines.world.entities import VERTICAL_PEAK_DOY
     peak = np.array([VERTICAL_PEAK_DOY[v] for v in VERTICALS], dtype=float)
     dist = np.abs(doy[None, :] - peak[:, None])
     dist = np.minimum(dist, 365 - dist)
-    season = 1.0 + 0.25 * np.cos(np.pi * dist / 365) - 0.0
+    season = 1.0 + 0.25 * np.cos(np.pi * dist / 365)
     v_idx, c_idx, d_idx = np.meshgrid(np.arange(nv), np.arange(nc), np.arange(days), indexing="ij")
     shocks = 0.03 * wr.normal(seed, "market.shock", v_idx, c_idx, d_idx)
     wobble = np.zeros_like(shocks)

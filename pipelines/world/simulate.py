@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from pipelines.policy import plackett_luce
 from pipelines.world import candidates as cand_mod
-from pipelines.world import oracle, performance, population
+from pipelines.world import oracle, performance, population, schema
 from pipelines.world import random as wr
 from pipelines.world.catalog import product_catalog
 from pipelines.world.effects import AccountFlags, apply_actions
@@ -451,8 +451,6 @@ class BlockSimulation:
 
     # ------------------------------------------------------------------ output
     def _output(self) -> BlockOutput:
-        from pipelines.world import schema
-
         adv, cs = self.adv, self.cs
         start = np.datetime64(self.spec.start, "D")
         tables = {
