@@ -3,8 +3,12 @@ PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# buf (proto lint) comes from npm, pinned, into .venv/buf; never installed globally.
+BUF_VERSION := 1.75.0
+BUF := $(VENV)/buf/node_modules/.bin/buf
+BUF_STAMP := $(VENV)/buf/.installed-$(BUF_VERSION)
 
-.PHONY: demo test lint docs bench clean
+.PHONY: demo test lint lint-proto proto docs bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -20,12 +24,22 @@ demo: $(STAMP)
 	$(BIN)/guidance train --epochs 4
 	$(BIN)/guidance evaluate
 
-test: $(STAMP)
+test: $(STAMP) lint-proto
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+$(BUF_STAMP):
+	npm install --prefix $(VENV)/buf --no-save --no-audit --no-fund @bufbuild/buf@$(BUF_VERSION)
+	touch $(BUF_STAMP)
+
+lint-proto: $(BUF_STAMP)
+	cd protos && ../$(BUF) lint
+
+proto: $(STAMP)
+	$(BIN)/python -m serving.gen.generate
 
 docs: $(STAMP)
 	$(BIN)/python -m pipelines.world.schema > docs/data.md
