@@ -21,7 +21,8 @@ def _value(v):
     return v
 
 
-def _grouped(row: dict) -> dict[str, list[dict]]:
+def grouped(row: dict) -> dict[str, list[dict]]:
+    """Signal values (name → value) grouped by source, each with its unit and sentence."""
     out: dict[str, list[dict]] = {}
     for name, value in row.items():
         s = SIGNALS_BY_NAME[name]
@@ -56,8 +57,8 @@ def context_for(root: Root, advertiser_id: int, as_of: dt.date | None = None,
         "advertiser_id": int(advertiser_id),
         "as_of": (start + dt.timedelta(days=day)).isoformat(),
         "snapshot": version,
-        "signals": _grouped(adv),
-        "campaigns": [{"campaign_id": int(cid), "signals": _grouped(row)}
+        "signals": grouped(adv),
+        "campaigns": [{"campaign_id": int(cid), "signals": grouped(row)}
                       for cid, row in zip(ctx.campaign_id, camps)],
     }
 

@@ -127,3 +127,52 @@ def targets(df: pd.DataFrame) -> dict[str, np.ndarray]:
     return {"adopted": df["label_adopted"].to_numpy(np.float32),
             "dismissed": df["label_dismissed"].to_numpy(np.float32),
             "impact": pd.to_numeric(df["impact_conversions"]).to_numpy(np.float32)}
+
+
+class SplitEncoder:
+    """`encode` in two steps for serving: the context columns of every campaign once, when a
+    model is loaded, and the few candidate columns per request. Gives the same numbers as
+    `encode(..., serving=True)` on the joined rows."""
+
+    def __init__(self, spec: FeatureSpec, candidate_columns: tuple[str, ...] = EXTRA_NUMERIC
+                 + EXTRA_CATEGORICAL):
+        self.spec = spec
+        num_at = {c: i for i, c in enumerate(spec.numeric)}
+        flag_at = {c: len(spec.numeric) + i for i, c in enumerate(spec.with_missing_flag)}
+        self.numeric = [(c, num_at[c], flag_at.get(c), spec.mean[num_at[c]], spec.std[num_at[c]])
+                        for c in candidate_columns if c in num_at]
+        self.categorical = [(c, spec.categorical.index(c),
+                             {v: i + 1 for i, v in enumerate(spec.vocab[c])})
+                            for c in candidate_columns if c in spec.categorical]
+
+    def context(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """(numeric, categorical) of context rows; candidate columns are filled per request."""
+        df = df.copy()
+        for c, *_ in self.numeric:
+            df[c] = np.nan
+        for c, *_ in self.categorical:
+            df[c] = None
+        if "surface" not in df:
+            df["surface"] = SURFACES[0]
+        enc = encode(df, self.spec, serving=True)
+        return enc["numeric"], enc["categorical"]
+
+    def rows(self, context_numeric: np.ndarray, context_categorical: np.ndarray,
+             context_row: np.ndarray, candidates: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Model inputs for candidates on context rows `context_row`; `candidates` maps each
+        candidate column to an array (numbers, or strings for categorical columns)."""
+        num = context_numeric[context_row].copy()
+        cat = context_categorical[context_row].copy()
+        for c, j, flag, m, s in self.numeric:
+            x = np.asarray(candidates[c], dtype=float)
+            v = (np.sign(x) * np.log1p(np.abs(x)) - m) / s
+            missing = np.isnan(v)
+            num[:, j] = np.clip(np.where(missing, 0.0, v), -8, 8)
+            if flag is not None:
+                num[:, flag] = missing
+        for c, j, lookup in self.categorical:
+            cat[:, j] = [lookup.get(v, 0) if v is not None else 0 for v in candidates[c]]
+        surface = {s: i for i, s in enumerate(SURFACES)}
+        return {"numeric": num, "categorical": cat,
+                "position": np.zeros(len(num), np.int64),
+                "surface": np.array([surface[s] for s in candidates["surface"]], np.int64)}

@@ -1,0 +1,155 @@
+"""The Ray Serve application: a gRPC ingress and, where the config asks for it, a batched ranker.
+
+Deployments are split only where resources differ: every hop between deployments costs more
+CPU than a request's own work on a small machine, so the ingress runs validation, auth,
+context, candidates, retrieval and policy in-process; the ranker is its own deployment only so
+it can batch requests and sit on GPUs (`ranker: deployment`), or runs inside the ingress
+(`ranker: local`).
+
+A model version is hot-swapped through `user_config`: Serve calls `reconfigure` on the live
+replicas, which load the version aside and swap one reference.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from ray import serve
+from ray.serve.config import gRPCOptions
+from ray.serve.handle import DeploymentHandle
+
+from grpc_health.v1 import health_pb2
+from pipelines.registry import store
+from pipelines.storage.root import Root
+from serving.config import ServeConfig
+from serving.data import campaign_context
+from serving.gen.guidance.v1 import guidance_pb2 as pb
+from serving.ranker import RankerCore
+from serving.service import GuidanceService
+
+APP_NAME = "guidance"
+SERVICERS = ["serving.gen.guidance.v1.guidance_pb2_grpc.add_GuidanceServiceServicer_to_server",
+             "grpc_health.v1.health_pb2_grpc.add_HealthServicer_to_server"]
+_NO_ACCESS_LOG = {"enable_access_log": False}  # one log line per request costs ~10 % of QPS
+
+
+@serve.deployment(logging_config=_NO_ACCESS_LOG)
+class Ranker:
+    """The multi-task ranker, batching concurrent requests into one forward pass."""
+
+    def __init__(self, root: str):
+        self.root = Root(root)
+        self.core: RankerCore | None = None
+
+    def reconfigure(self, user_config: dict) -> None:
+        version = user_config["model_version"]
+        self.score.set_max_batch_size(user_config["max_batch_size"])
+        self.score.set_batch_wait_timeout_s(user_config["batch_wait_timeout_s"])
+        if self.core is None or self.core.version != version:
+            meta, files = store.load(self.root, version)
+            self.core = RankerCore(version, files, campaign_context(self.root, meta["snapshot"]))
+
+    def check_health(self) -> None:
+        if self.core is None:
+            raise RuntimeError("no model loaded")
+
+    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.002)
+    async def score(self, campaign_ids: list[np.ndarray], candidates: list[dict]) -> list[dict]:
+        core = self.core
+        encoded = [core.inputs(c, f) for c, f in zip(campaign_ids, candidates)]
+        merged = {k: np.concatenate([e[k] for e in encoded]) for k in encoded[0]}
+        out = core.forward(merged)
+        cuts = np.cumsum([len(c) for c in campaign_ids])[:-1]
+        parts = {k: np.split(v, cuts) for k, v in out.items()}
+        return [{**{k: parts[k][i] for k in parts}, "version": core.version}
+                for i in range(len(campaign_ids))]
+
+
+@serve.deployment(logging_config=_NO_ACCESS_LOG)
+class GuidanceIngress:
+    """Serves guidance.v1.GuidanceService (and grpc.health.v1.Health) through Serve's proxy."""
+
+    def __init__(self, config: dict, ranker: DeploymentHandle | None = None):
+        self.cfg = ServeConfig(**config)
+        remote = None
+        if ranker is not None:
+            async def remote(campaign_ids, candidates):
+                return await ranker.score.remote(campaign_ids, candidates)
+        self.service = GuidanceService(self.cfg, remote)
+
+    def reconfigure(self, user_config: dict) -> None:
+        self.service.load(user_config["model_version"])
+
+    def check_health(self) -> None:
+        if self.service.state is None:
+            raise RuntimeError("no model loaded")
+
+    async def _call(self, method: str, request, grpc_context, empty):
+        response, code, details = await self.service.call(
+            method, request, grpc_context.invocation_metadata())
+        if response is None:
+            grpc_context.set_code(code)
+            grpc_context.set_details(details)
+            return empty()
+        return response
+
+    async def Recommend(self, request, grpc_context):
+        return await self._call("recommend", request, grpc_context, pb.RecommendResponse)
+
+    async def RecommendForBook(self, request, grpc_context):
+        return await self._call("recommend_for_book", request, grpc_context,
+                                pb.RecommendForBookResponse)
+
+    async def LogFeedback(self, request, grpc_context):
+        return await self._call("log_feedback", request, grpc_context, pb.LogFeedbackResponse)
+
+    async def GetContext(self, request, grpc_context):
+        return await self._call("get_context", request, grpc_context, pb.GetContextResponse)
+
+    async def Check(self, request, grpc_context):
+        """grpc.health.v1: SERVING once a model is loaded (for load balancers)."""
+        ok = self.service.state is not None
+        return health_pb2.HealthCheckResponse(
+            status=health_pb2.HealthCheckResponse.SERVING if ok
+            else health_pb2.HealthCheckResponse.NOT_SERVING)
+
+
+def user_config(cfg: ServeConfig, version: str) -> dict:
+    return {"model_version": version, "max_batch_size": cfg.max_batch_size,
+            "batch_wait_timeout_s": cfg.batch_wait_timeout_s}
+
+
+def build(cfg: ServeConfig, version: str | None = None):
+    """The bound application for `cfg`, serving `version` (default: the registry's current)."""
+    version = version or cfg.model_version or store.current(Root(cfg.root))
+    uc = user_config(cfg, version)
+    ranker = None
+    if cfg.ranker == "deployment":
+        ranker = Ranker.options(
+            num_replicas=cfg.ranker_replicas, user_config=uc,
+            max_queued_requests=cfg.max_queued_requests,
+            ray_actor_options={"num_cpus": cfg.ranker_cpus, "num_gpus": cfg.ranker_gpus},
+        ).bind(cfg.root)
+    return GuidanceIngress.options(
+        num_replicas=cfg.ingress_replicas, user_config=uc,
+        max_queued_requests=cfg.max_queued_requests,
+        ray_actor_options={"num_cpus": cfg.ingress_cpus},
+    ).bind(cfg.model_dump(mode="json"), ranker)
+
+
+def app_builder(args: dict):
+    """Entry point for `serve deploy` / `serve run` (import_path: serving.app:app_builder)."""
+    return build(ServeConfig(**args))
+
+
+def grpc_options(cfg: ServeConfig) -> gRPCOptions:
+    return gRPCOptions(port=cfg.grpc_port, grpc_servicer_functions=SERVICERS,
+                       request_timeout_s=cfg.request_timeout_s)
+
+
+def deploy(cfg: ServeConfig, version: str | None = None) -> str:
+    """Start Serve (if needed) with the gRPC proxy and deploy or update the app; a new version
+    of an app already running is a `user_config` change: replicas reconfigure in place."""
+    version = version or cfg.model_version or store.current(Root(cfg.root))
+    serve.start(grpc_options=grpc_options(cfg))
+    serve.run(build(cfg, version), name=APP_NAME, route_prefix="/", blocking=False)
+    return version

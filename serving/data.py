@@ -1,0 +1,172 @@
+"""What the service keeps in memory for one snapshot: the online context of every advertiser and
+campaign, the catalog, today's trending entities and the guidance history of the raw logs, laid
+out as arrays with per-advertiser offsets so a request touches only its own rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow.compute as pc
+
+from pipelines.candidates.observed import ObservedCampaigns, observe
+from pipelines.context import load
+from pipelines.errors import NotFoundError
+from pipelines.labels.prepare import latest_version
+from pipelines.storage.root import Root
+from pipelines.world.catalog import interest_item, keyword_item
+
+HISTORY_DAYS = 365  # the longest cool-down the policy may apply
+
+
+def _offsets(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    start = np.searchsorted(sorted_keys, keys, side="left")
+    return start, np.searchsorted(sorted_keys, keys, side="right") - start
+
+
+@dataclass
+class Catalog:
+    """Catalog columns as arrays sorted by item id."""
+
+    item_id: np.ndarray
+    columns: dict[str, np.ndarray]
+
+    def rows(self, item_ids: np.ndarray) -> np.ndarray:
+        r = np.searchsorted(self.item_id, item_ids)
+        r = np.minimum(r, len(self.item_id) - 1)
+        if not np.array_equal(self.item_id[r], item_ids):
+            missing = np.asarray(item_ids)[self.item_id[r] != item_ids][:3]
+            raise NotFoundError(f"items {missing.tolist()} are not in the catalog")
+        return r
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.columns[name]
+
+
+def _online_tables(root: Root, snapshot: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The snapshot's online advertiser and campaign signals (campaigns with their `status`),
+    sorted by id."""
+    base = f"snapshots/{snapshot}/online"
+    adv = root.read_table(f"{base}/advertisers").to_pandas()
+    adv = adv.sort_values("advertiser_id").reset_index(drop=True)
+    camp = root.read_table(f"{base}/campaigns").to_pandas()
+    raw = load.dataset(root, "campaigns").to_table(columns=["campaign_id", "status"]).to_pandas()
+    camp = camp.merge(raw, on="campaign_id", how="left")
+    return adv, camp.sort_values(["advertiser_id", "campaign_id"]).reset_index(drop=True)
+
+
+def _joined(adv_of_camp: pd.DataFrame, camp: pd.DataFrame) -> pd.DataFrame:
+    """One row per campaign with every signal: the ranker's and the retriever's context."""
+    return pd.concat([adv_of_camp, camp.drop(columns=["advertiser_id"])], axis=1)
+
+
+def campaign_context(root: Root, snapshot: str) -> pd.DataFrame:
+    """Every campaign's context row of a snapshot (what the ranker pre-encodes)."""
+    adv, camp = _online_tables(root, snapshot)
+    rows = np.searchsorted(adv.advertiser_id.to_numpy(), camp.advertiser_id.to_numpy())
+    return _joined(adv.iloc[rows].reset_index(drop=True), camp)
+
+
+class ServingData:
+    """One snapshot's online context, catalog and history, ready for requests."""
+
+    def __init__(self, root: Root, snapshot: str | None = None):
+        self.snapshot = snapshot or latest_version(root)
+        base = f"snapshots/{self.snapshot}"
+        with root.fs.open_input_stream(root.join(base, "manifest.json")) as f:
+            manifest = json.loads(f.read())
+        self.as_of = dt.date.fromisoformat(manifest["as_of_now"])
+        adv, camp = _online_tables(root, self.snapshot)
+        self.advertisers = adv
+        self.advertiser_ids = adv.advertiser_id.to_numpy(np.int64)
+        self.campaigns = camp
+        self.campaign_ids = camp.campaign_id.to_numpy(np.int64)
+        self.campaign_adv_row = np.searchsorted(self.advertiser_ids,
+                                                camp.advertiser_id.to_numpy(np.int64))
+        self.camp_start, self.camp_count = _offsets(camp.advertiser_id.to_numpy(np.int64),
+                                                    self.advertiser_ids)
+        adv_of_camp = adv.iloc[self.campaign_adv_row].reset_index(drop=True)
+        self.observed: ObservedCampaigns = observe(camp, adv_of_camp)
+        self.has_catalog = adv_of_camp.has_product_catalog.fillna(False).to_numpy(bool)
+        self.context = _joined(adv_of_camp, camp)
+        self._adv_records = adv.to_dict("records")
+        self._camp_records = camp.to_dict("records")
+        self.catalog = self._catalog(root)
+        self.trending = self._trending(root)
+        self._history(root)
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    def advertiser_row(self, advertiser_id: int) -> int:
+        r = int(np.searchsorted(self.advertiser_ids, advertiser_id))
+        if r >= len(self.advertiser_ids) or self.advertiser_ids[r] != advertiser_id:
+            raise NotFoundError(f"advertiser {advertiser_id} not found")
+        return r
+
+    def campaign_rows(self, adv_row: int) -> np.ndarray:
+        s = self.camp_start[adv_row]
+        return np.arange(s, s + self.camp_count[adv_row])
+
+    def advertiser_signals(self, adv_row: int) -> dict:
+        return self._adv_records[adv_row]
+
+    def campaign_signals(self, camp_row: int) -> dict:
+        return self._camp_records[camp_row]
+
+    def history(self, adv_row: int) -> dict[str, np.ndarray]:
+        """The advertiser's guidance log rows from the raw history (last 365 days)."""
+        s, n = self.hist_start[adv_row], self.hist_count[adv_row]
+        return {k: v[s:s + n] for k, v in self.hist.items()}
+
+    # -- loading ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _catalog(root: Root) -> Catalog:
+        t = load.dataset(root, "catalog").to_table().sort_by("item_id")
+        cols = {c: t.column(c).to_numpy(zero_copy_only=False) for c in t.column_names}
+        return Catalog(cols.pop("item_id").astype(np.int64), cols)
+
+    def _trending(self, root: Root) -> dict[str, np.ndarray]:
+        """Item ids of each vertical's trending keywords and interests on the last day."""
+        last = self.as_of - dt.timedelta(days=1)
+        t = load.dataset(root, "market").to_table(filter=pc.field("date") == last).to_pandas()
+        out: dict[str, set] = {}
+        for v, kws, ints in zip(t.vertical, t.trending_keyword_ids, t.trending_interest_ids):
+            out.setdefault(v, set()).update(keyword_item(np.asarray(kws, np.int64)).tolist())
+            out[v].update(interest_item(np.asarray(ints, np.int64)).tolist())
+        return {v: np.array(sorted(s), np.int64) for v, s in out.items()}
+
+    def _history(self, root: Root) -> None:
+        now = pd.Timestamp(self.as_of, tz="UTC")
+        since = now - pd.Timedelta(days=HISTORY_DAYS)
+        t = load.dataset(root, "impressions").to_table(
+            columns=["advertiser_id", "campaign_id", "item_id", "action_type", "surface",
+                     "shown_at", "outcome", "dismiss_reason", "responded_at",
+                     "outcome_conversions_delta"],
+            filter=pc.field("shown_at") >= since).to_pandas()
+        t = t.sort_values(["advertiser_id", "shown_at"], kind="stable")
+        epoch = pd.Timestamp(0, tz="UTC")
+        ms = lambda s: ((s - epoch) // pd.Timedelta(milliseconds=1)).to_numpy(np.int64)  # noqa: E731
+        responded = t.responded_at.fillna(t.shown_at)
+        self.hist = {
+            "campaign_id": t.campaign_id.to_numpy(np.int64),
+            "item_id": t.item_id.to_numpy(np.int64),
+            "action_type": t.action_type.to_numpy(object),
+            "surface": t.surface.to_numpy(object),
+            "served_at_ms": ms(t.shown_at),
+            "outcome": t.outcome.to_numpy(object),
+            "dismiss_reason": t.dismiss_reason.fillna("").to_numpy(object),
+            "responded_at_ms": ms(responded),
+            "impact": t.outcome_conversions_delta.to_numpy(float),
+        }
+        self.hist_start, self.hist_count = _offsets(t.advertiser_id.to_numpy(np.int64),
+                                                    self.advertiser_ids)
+
+    def now_ms(self, elapsed_s: float = 0.0) -> int:
+        """The serving clock in the simulated world: midnight UTC of the as-of day plus the
+        time the service has been up (the world's logs end the day before)."""
+        midnight = dt.datetime.combine(self.as_of, dt.time(), dt.timezone.utc)
+        return int(midnight.timestamp() * 1000 + elapsed_s * 1000)

@@ -1,0 +1,280 @@
+"""The guidance service's work, free of any transport: context, candidates, retrieval, features,
+policy and the slate, for one advertiser or a book of accounts.
+
+A request is planned (candidates with their features), scored (by the ranker, in this process
+or in a Ray Serve deployment) and turned into a slate. When scoring fails or is too slow the
+slate comes from retrieval and the advertiser's own adoption rates, marked degraded.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipelines.candidates import observed
+from pipelines.candidates.reasons import reasons
+from pipelines.context.online import grouped
+from pipelines.errors import NotFoundError
+from pipelines.feedback.records import Impression
+from pipelines.policy import eligibility, scoring, slate
+from pipelines.policy.config import PolicyConfig
+from pipelines.policy.eligibility import DAY_MS, CandidateSet, History
+from pipelines.world.catalog import GENERIC_ITEMS
+from pipelines.world.taxonomy import ACTION_TYPES
+from serving.data import ServingData
+from serving.retriever import Retriever
+
+IMPACT_UNIT = "conversions per 14 days"
+_CATEGORY = {a.name: a.category for a in ACTION_TYPES}
+_ONE_SHOT = {a.name for a, one in zip(ACTION_TYPES, observed.ONE_SHOT) if one}
+_FALLBACK_ADOPT, _FALLBACK_DISMISS = 0.05, 0.05  # priors when the account has no rate yet
+
+
+@dataclass
+class Plan:
+    """One advertiser's eligible candidates and what scoring needs."""
+
+    advertiser_id: int
+    surface: str
+    k: int
+    now_ms: int
+    camp_row: np.ndarray
+    campaign_id: np.ndarray
+    item_id: np.ndarray
+    catalog_row: np.ndarray
+    action_type: np.ndarray
+    category: np.ndarray
+    retrieval_sim: np.ndarray  # similarity for retrieved entity items, NaN for generic ones
+    features: dict[str, np.ndarray]  # candidate columns of the ranker
+    captured: float  # expected impact the advertiser already adopted
+
+    def __len__(self) -> int:
+        return len(self.item_id)
+
+
+def _history(raw: dict, live_impressions: list, live_events: list) -> History:
+    """Raw world logs and the service's own log as one policy History."""
+    outcome = raw["outcome"]
+    responded = outcome != "ignored"
+    fb_type = np.where(outcome == "adopted", "applied", outcome)[responded]
+    return History(
+        impression_campaign_id=np.r_[raw["campaign_id"], [i.campaign_id for i in live_impressions]],
+        impression_item_id=np.r_[raw["item_id"], [i.item_id for i in live_impressions]],
+        impression_surface=np.r_[raw["surface"], [i.surface for i in live_impressions]],
+        impression_served_at_ms=np.r_[raw["served_at_ms"],
+                                      [i.served_at_ms for i in live_impressions]],
+        feedback_campaign_id=np.r_[raw["campaign_id"][responded],
+                                   [e.campaign_id for e in live_events]],
+        feedback_item_id=np.r_[raw["item_id"][responded], [e.item_id for e in live_events]],
+        feedback_action_type=np.r_[raw["action_type"][responded],
+                                   [e.action_type for e in live_events]],
+        feedback_type=np.r_[fb_type, [e.type for e in live_events]],
+        feedback_dismiss_reason=np.r_[raw["dismiss_reason"][responded],
+                                      [e.dismiss_reason or "" for e in live_events]],
+        feedback_snooze_days=np.r_[np.zeros(responded.sum(), np.int64),
+                                   [e.snooze_days or 0 for e in live_events]],
+        feedback_occurred_at_ms=np.r_[raw["responded_at_ms"][responded],
+                                      [e.occurred_at_ms for e in live_events]],
+    )
+
+
+def _captured(raw: dict, live_impressions: list, live_events: list, now_ms: int) -> float:
+    """Impact the advertiser adopted over 90 days: measured where the world measured it, the
+    estimate at serving time for adoptions logged by this service."""
+    recent = (raw["outcome"] == "adopted") & (raw["responded_at_ms"] > now_ms - 90 * DAY_MS)
+    measured = float(np.nansum(np.maximum(raw["impact"][recent], 0.0)))
+    estimate = {i.recommendation_id: i.impact_expected for i in live_impressions}
+    return measured + sum(max(estimate.get(e.recommendation_id, 0.0), 0.0)
+                          for e in live_events if e.type == "applied")
+
+
+def _count_in_window(keys: np.ndarray, times: np.ndarray, query: np.ndarray, lo: int, hi: int
+                     ) -> np.ndarray:
+    """For each query key, how many events with that key fall in [lo, hi)."""
+    inside = (times >= lo) & (times < hi)
+    uniq, counts = np.unique(keys[inside], return_counts=True)
+    if len(uniq) == 0:
+        return np.zeros(len(query), np.int64)
+    pos = np.minimum(np.searchsorted(uniq, query), len(uniq) - 1)
+    return np.where(uniq[pos] == query, counts[pos], 0)
+
+
+class Engine:
+    """Plans, slates and context answers over one snapshot and one retrieval model."""
+
+    def __init__(self, data: ServingData, retriever: Retriever, policy: PolicyConfig, log,
+                 model_version: str):
+        self.data, self.retriever, self.policy, self.log = data, retriever, policy, log
+        self.model_version = model_version
+        self.generic_param = np.array([p for _, p in GENERIC_ITEMS])
+
+    # -- planning --------------------------------------------------------------------------
+
+    def plan(self, advertiser_id: int, campaign_id: int, surface: str, max_items: int,
+             now_ms: int) -> Plan:
+        d = self.data
+        adv_row = d.advertiser_row(advertiser_id)
+        camp_rows = d.campaign_rows(adv_row)
+        if campaign_id:
+            camp_rows = camp_rows[d.campaign_ids[camp_rows] == campaign_id]
+            if len(camp_rows) == 0:
+                raise NotFoundError(f"campaign {campaign_id} not found for advertiser "
+                                    f"{advertiser_id}")
+        surf = self.policy.surface(surface)
+        live_imp, live_ev = self.log.history(advertiser_id, now_ms - 365 * DAY_MS)
+        raw = d.history(adv_row)
+        history = _history(raw, live_imp, live_ev)
+        k = min(max_items or surf.default_items, surf.max_items,
+                eligibility.remaining_slots(history, surface, now_ms, self.policy))
+
+        g_local, g_item = observed.generic(d.observed.take(camp_rows), d.has_catalog[camp_rows],
+                                           d.as_of)
+        e_rows, e_item, e_sim = self.retriever.retrieve(
+            advertiser_id, camp_rows[d.observed.active[camp_rows]], surface)
+        rows = np.r_[camp_rows[g_local], e_rows].astype(np.int64)
+        items = np.r_[g_item, e_item].astype(np.int64)
+        sim = np.r_[np.full(len(g_item), np.nan), e_sim]
+        cat_row = d.catalog.rows(items)
+        action = d.catalog["action_type"][cat_row].astype(str)
+        category = d.catalog["category"][cat_row].astype(str)
+        campaign = d.campaign_ids[rows]
+
+        applied = (history.feedback_type == "applied") & np.isin(history.feedback_action_type,
+                                                                  list(_ONE_SHOT))
+        done_keys = set(zip(history.feedback_campaign_id[applied].tolist(),
+                            history.feedback_action_type[applied].tolist()))
+        one_shot_done = np.array([(c, a) in done_keys for c, a in zip(campaign.tolist(), action)],
+                                 bool)
+        cands = CandidateSet(campaign, items, action, category, d.observed.active[rows],
+                             one_shot_done)
+        ok, _ = eligibility.eligible(cands, history, surface, now_ms, self.policy)
+        rows, items, sim, cat_row = rows[ok], items[ok], sim[ok], cat_row[ok]
+        action, category, campaign = action[ok], category[ok], campaign[ok]
+
+        adv = d.advertiser_signals(adv_row)
+        key = campaign * 100_000_000 + items
+        shown = _count_in_window(
+            history.impression_campaign_id * 100_000_000 + history.impression_item_id,
+            history.impression_served_at_ms, key, now_ms - 21 * DAY_MS, now_ms)
+        dis = history.feedback_type == "dismissed"
+        dismissed = _count_in_window(history.feedback_action_type[dis].astype(str),
+                                     history.feedback_occurred_at_ms[dis], action,
+                                     now_ms - 90 * DAY_MS, now_ms)
+        kind = d.catalog["entity_kind"][cat_row]
+        ent_vertical = d.catalog["entity_vertical"][cat_row]
+        trending = d.trending.get(adv["vertical"], np.zeros(0, np.int64))
+        features = {
+            "item_param_pct": d.catalog["param_pct"][cat_row].astype(float),
+            "times_shown_same_item_21d": shown.astype(float),
+            "dismissed_same_action_90d": dismissed.astype(float),
+            "entity_matches_vertical": np.array(
+                [np.nan if v is None else float(v == adv["vertical"]) for v in ent_vertical]),
+            "entity_trending": np.where(np.isin(kind, ["keyword", "interest"]),
+                                        np.isin(items, trending).astype(float), np.nan),
+            "same_category_adoption_rate_90d": np.array(
+                [adv.get(f"adoption_rate_{c}_90d") for c in category], dtype=float),
+            "same_category_dismissal_rate_90d": np.array(
+                [adv.get(f"dismissal_rate_{c}_90d") for c in category], dtype=float),
+            "action_type": action, "action_category": category,
+            "item_entity_kind": kind, "surface": np.full(len(items), surface, dtype=object),
+        }
+        return Plan(advertiser_id, surface, k, now_ms, rows, campaign, items, cat_row, action,
+                    category, sim, features, _captured(raw, live_imp, live_ev, now_ms))
+
+    # -- scores --------------------------------------------------------------------------------
+
+    @staticmethod
+    def fallback_scores(plan: Plan) -> dict[str, np.ndarray]:
+        """Without the ranker: the advertiser's own adoption and dismissal rates for the item's
+        category, nudged by retrieval similarity; impact unknown (0)."""
+        f = plan.features
+        p_adopt = np.nan_to_num(f["same_category_adoption_rate_90d"], nan=_FALLBACK_ADOPT)
+        p_adopt = np.clip(p_adopt * (1 + np.nan_to_num(plan.retrieval_sim, nan=0.0)), 0, 1)
+        p_dismiss = np.nan_to_num(f["same_category_dismissal_rate_90d"], nan=_FALLBACK_DISMISS)
+        return {"p_adopt": p_adopt, "p_dismiss": p_dismiss, "impact": np.zeros((len(plan), 3))}
+
+    # -- the slate -----------------------------------------------------------------------------
+
+    def slate(self, plan: Plan, scores: dict[str, np.ndarray], rng: np.random.Generator,
+              degraded: str = "") -> tuple[dict, list[Impression]]:
+        """The chosen items in rank order, as plain dicts, and the impressions to log."""
+        surf = self.policy.surface(plan.surface)
+        impact = scores["impact"]
+        # an impact counts relative to this account's typical candidate: accounts differ by
+        # orders of magnitude, and the exploration temperature is in score units
+        positive = np.maximum(impact[:, 1], 0.0)
+        scale = float(positive.mean()) if len(positive) and positive.mean() > 0 else 1.0
+        s = scoring.score(scores["p_adopt"], scores["p_dismiss"], impact[:, 1], scale,
+                          plan.category, plan.surface, self.policy)
+        available = scoring.available_impact(impact[:, 1], plan.campaign_id, plan.action_type)
+        chosen = slate.choose(s, plan.category, plan.k, surf.temperature, surf.max_per_category,
+                              rng)
+        idx = chosen.index
+        uplift = scoring.score_uplift(impact[idx, 1], plan.captured, available)
+        slate_id = uuid.uuid4().hex[:20]
+        d = self.data
+        adv_values = d.advertiser_signals(d.advertiser_row(plan.advertiser_id))
+        items, impressions = [], []
+        policy_name = f"guidance-{plan.surface}" + ("-degraded" if degraded else "")
+        for rank, (i, prop, slate_prop, up) in enumerate(zip(
+                idx, chosen.propensity, chosen.prefix_propensity, uplift), start=1):
+            row = plan.catalog_row[i]
+            values = {**adv_values, **d.campaign_signals(plan.camp_row[i])}
+            rec_id = f"{slate_id}-{rank}"
+            item = {
+                "recommendation_id": rec_id,
+                "action_type": str(plan.action_type[i]), "category": str(plan.category[i]),
+                "campaign_id": int(plan.campaign_id[i]), "item_id": int(plan.item_id[i]),
+                "title": str(d.catalog["title"][row]),
+                "description": str(d.catalog["description"][row] or ""),
+                "parameters": _parameters(d.catalog, row),
+                "reasons": reasons(plan.category[i], values),
+                "adoption_probability": float(scores["p_adopt"][i]),
+                "dismissal_probability": float(scores["p_dismiss"][i]),
+                "impact": [float(x) for x in impact[i]],
+                "rank": rank, "propensity": float(prop), "score_uplift": float(up),
+            }
+            items.append(item)
+            impressions.append(Impression(
+                recommendation_id=rec_id, slate_id=slate_id, advertiser_id=plan.advertiser_id,
+                campaign_id=item["campaign_id"], item_id=item["item_id"],
+                action_type=item["action_type"], surface=plan.surface, position=rank,
+                served_at_ms=plan.now_ms, policy=policy_name, model_version=self.model_version,
+                score=float(s[i]), propensity=float(prop), slate_propensity=float(slate_prop),
+                p_adopt=item["adoption_probability"], p_dismiss=item["dismissal_probability"],
+                impact_expected=item["impact"][1], impact_low=item["impact"][0],
+                impact_high=item["impact"][2], degraded=bool(degraded)))
+        return {"advertiser_id": plan.advertiser_id, "surface": plan.surface,
+                "slate_id": slate_id, "items": items,
+                "guidance_score": scoring.guidance_score(plan.captured, available),
+                "available_impact": available, "degraded": degraded}, impressions
+
+    # -- context ---------------------------------------------------------------------------
+
+    def context(self, advertiser_id: int, include_campaigns: bool) -> dict:
+        d = self.data
+        row = d.advertiser_row(advertiser_id)
+        adv = {k: v for k, v in d.advertiser_signals(row).items() if k != "advertiser_id"}
+        out = {"advertiser_id": advertiser_id, "as_of": d.as_of.isoformat(),
+               "snapshot": d.snapshot, "signals": grouped(adv), "campaigns": []}
+        if include_campaigns:
+            for r in d.campaign_rows(row):
+                values = {k: v for k, v in d.campaign_signals(r).items()
+                          if k not in ("advertiser_id", "campaign_id", "status")}
+                out["campaigns"].append({"campaign_id": int(d.campaign_ids[r]),
+                                         "signals": grouped(values)})
+        return out
+
+
+def _parameters(catalog, row: int) -> dict[str, str]:
+    out = {}
+    pct = catalog["param_pct"][row]
+    if pct is not None and pct == pct:
+        out["percent"] = f"{pct:g}"
+    kind = catalog["entity_kind"][row]
+    if kind is not None:
+        out[kind] = str(catalog["entity_name"][row])
+        out[f"{kind}_id"] = str(catalog["entity_id"][row])
+    return out

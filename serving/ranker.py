@@ -1,0 +1,57 @@
+"""Scoring candidates with one registry version of the multi-task ranker.
+
+The campaigns' context columns are encoded once when the version loads; a request brings only
+the candidate columns. Probabilities come out calibrated and the impact interval widened by the
+version's conformal margin, so what the policy multiplies and the UI shows is what evaluation
+measured.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+
+from pipelines.models import artifacts, features
+from pipelines.models.calibration import widen
+from pipelines.models.ranker import unsquash
+
+
+class RankerCore:
+    """A loaded ranker version with its campaigns' encoded context."""
+
+    def __init__(self, version: str, files: dict[str, bytes], context: pd.DataFrame):
+        """`context`: one row per campaign (advertiser and campaign signals joined), with a
+        `campaign_id` column."""
+        self.version = version
+        self.loaded = artifacts.LoadedRanker(files)
+        self.encoder = features.SplitEncoder(self.loaded.spec)
+        self.campaign_ids = context.campaign_id.to_numpy(np.int64)
+        order = np.argsort(self.campaign_ids)
+        self.campaign_ids = self.campaign_ids[order]
+        num, cat = self.encoder.context(context.iloc[order].reset_index(drop=True))
+        self.context_numeric, self.context_categorical = num, cat
+        torch.set_num_threads(1)  # requests are small; threads would fight the other replicas
+
+    def inputs(self, campaign_id: np.ndarray, candidates: dict[str, np.ndarray]
+               ) -> dict[str, np.ndarray]:
+        rows = np.searchsorted(self.campaign_ids, campaign_id)
+        return self.encoder.rows(self.context_numeric, self.context_categorical, rows, candidates)
+
+    def forward(self, enc: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Calibrated adoption and dismissal probabilities and the impact interval
+        (conversions over 14 days: low, median, high) for encoded rows, at position 1."""
+        t = {k: torch.from_numpy(v) for k, v in enc.items()}
+        with torch.inference_mode():
+            out = self.loaded.model(t["numeric"], t["categorical"], t["position"], t["surface"],
+                                    with_position=False)
+        p_adopt = torch.sigmoid(out["adopt"]).numpy()
+        p_dismiss = torch.sigmoid(out["dismiss"]).numpy()
+        impact = widen(unsquash(out["impact"].numpy().astype(float)), self.loaded.impact_margin)
+        return {"p_adopt": self.loaded.calibrators["adopt"](p_adopt),
+                "p_dismiss": self.loaded.calibrators["dismiss"](p_dismiss),
+                "impact": impact}
+
+    def score(self, campaign_id: np.ndarray, candidates: dict[str, np.ndarray]
+              ) -> dict[str, np.ndarray]:
+        return self.forward(self.inputs(campaign_id, candidates))

@@ -1,0 +1,154 @@
+"""The four RPCs over the engine, independent of the transport: the Ray Serve ingress and the
+plain `grpc.aio` baseline both call `GuidanceService.call`.
+
+One model version's state (snapshot data, retriever, engine, in-process ranker) is built aside
+and swapped in with one assignment; a request holds the state it started with, so a swap never
+fails a request in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+import grpc
+import numpy as np
+
+from pipelines.feedback.log import open_log
+from pipelines.errors import NotFoundError
+from pipelines.feedback.records import FeedbackEvent
+from pipelines.registry import store
+from pipelines.storage.root import Root
+from serving import convert
+from serving.auth import TokenStore
+from serving.config import ServeConfig
+from serving.data import ServingData
+from serving.engine import Engine, Plan
+from serving.gen.guidance.v1 import guidance_pb2 as pb
+from serving.ranker import RankerCore
+from serving.retriever import Retriever
+from serving.status import RequestError, Unavailable, status_of
+
+# A remote ranker: (campaign ids, candidate columns) → scores with the ranker's "version".
+RemoteRanker = Callable[[np.ndarray, dict], Awaitable[dict]]
+
+
+class ModelState:
+    """Everything one registry version needs to answer requests in this process."""
+
+    def __init__(self, cfg: ServeConfig, version: str, log, with_ranker: bool):
+        root = Root(cfg.root)
+        meta, files = store.load(root, version)
+        self.version = version
+        self.data = ServingData(root, meta["snapshot"])
+        self.engine = Engine(self.data, Retriever(files, meta, self.data), cfg.policy, log, version)
+        self.ranker = RankerCore(version, files, self.data.context) if with_ranker else None
+        self.started = time.monotonic()
+
+    def now_ms(self) -> int:
+        return self.data.now_ms(time.monotonic() - self.started)
+
+
+class GuidanceService:
+    def __init__(self, cfg: ServeConfig, remote_ranker: RemoteRanker | None = None):
+        self.cfg = cfg
+        self.root = Root(cfg.root)
+        self.tokens = TokenStore(self.root)
+        self.log = open_log(cfg.log_uri())
+        self.remote_ranker = remote_ranker
+        self.state: ModelState | None = None
+        self.rng = np.random.default_rng()
+
+    def load(self, version: str | None = None) -> str:
+        """Load a registry version (default: current) aside, then swap it in."""
+        version = version or store.current(self.root)
+        if self.state is None or self.state.version != version:
+            self.state = ModelState(self.cfg, version, self.log,
+                                    with_ranker=self.remote_ranker is None)
+        return version
+
+    # -- scoring ---------------------------------------------------------------------------
+
+    async def _scores(self, state: ModelState, plan: Plan) -> tuple[dict, str, str]:
+        """(scores, model version, degraded reason or '')."""
+        if len(plan) == 0:
+            return state.engine.fallback_scores(plan), state.version, ""
+        try:
+            if self.remote_ranker is None:
+                return state.ranker.score(plan.campaign_id, plan.features), state.version, ""
+            out = await asyncio.wait_for(self.remote_ranker(plan.campaign_id, plan.features),
+                                         self.cfg.ranking_timeout_s)
+            return out, out["version"], ""
+        except asyncio.TimeoutError:
+            reason = f"ranker slower than {self.cfg.ranking_timeout_s:g} s"
+        except Exception as e:  # noqa: BLE001  (any ranker failure degrades, never fails)
+            reason = f"ranker unavailable ({type(e).__name__})"
+        return state.engine.fallback_scores(plan), state.version, reason
+
+    async def _slate(self, state: ModelState, plan: Plan) -> tuple[dict, str]:
+        scores, version, degraded = await self._scores(state, plan)
+        result, impressions = state.engine.slate(plan, scores, self.rng, degraded)
+        if impressions:
+            await asyncio.to_thread(self.log.append_slate, impressions)
+        return result, version
+
+    # -- the RPCs ----------------------------------------------------------------------------
+
+    async def recommend(self, req: pb.RecommendRequest, scope) -> pb.RecommendResponse:
+        args = convert.recommend(req)
+        scope.check(args["advertiser_id"])
+        state = self.state
+        plan = state.engine.plan(now_ms=state.now_ms(), **args)
+        result, version = await self._slate(state, plan)
+        return convert.slate(result, version)
+
+    async def recommend_for_book(self, req: pb.RecommendForBookRequest, scope
+                                 ) -> pb.RecommendForBookResponse:
+        args = convert.book(req)
+        ids = args["advertiser_ids"] or sorted(scope.advertisers)
+        if not ids:
+            raise RequestError("advertiser_ids is empty and the token has no book")
+        for a in ids:
+            scope.check(a)
+        state = self.state
+        now = state.now_ms()
+        plans = [state.engine.plan(a, 0, "sales_workflow", args["items_per_account"], now)
+                 for a in ids]
+        results = await asyncio.gather(*(self._slate(state, p) for p in plans))
+        ranked = sorted(results, key=lambda r: -r[0]["available_impact"])[:args["max_accounts"]]
+        degraded = next((r["degraded"] for r, _ in results if r["degraded"]), "")
+        version = results[0][1] if results else state.version
+        return pb.RecommendForBookResponse(
+            accounts=[convert.account(r) for r, _ in ranked], model_version=version,
+            degraded=bool(degraded), degraded_reason=degraded)
+
+    async def log_feedback(self, req: pb.LogFeedbackRequest, scope) -> pb.LogFeedbackResponse:
+        args = convert.feedback(req)
+        imp = await asyncio.to_thread(self.log.impression, args["recommendation_id"])
+        if imp is None:
+            raise NotFoundError(f"recommendation {args['recommendation_id']!r} not found")
+        scope.check(imp.advertiser_id)
+        event = FeedbackEvent(
+            event_id=args["event_id"], recommendation_id=imp.recommendation_id,
+            advertiser_id=imp.advertiser_id, campaign_id=imp.campaign_id, item_id=imp.item_id,
+            action_type=imp.action_type, type=args["type"], dismiss_reason=args["dismiss_reason"],
+            snooze_days=args["snooze_days"], occurred_at_ms=self.state.now_ms())
+        new = await asyncio.to_thread(self.log.append_feedback, event)
+        return pb.LogFeedbackResponse(duplicate=not new)
+
+    async def get_context(self, req: pb.GetContextRequest, scope) -> pb.GetContextResponse:
+        scope.check(convert.advertiser_id(req.advertiser_id))
+        return convert.context(self.state.engine.context(req.advertiser_id,
+                                                         req.include_campaigns))
+
+    async def call(self, method: str, request, metadata) -> tuple[object, grpc.StatusCode, str]:
+        """(response, code, details): errors become a status and an empty response."""
+        try:
+            if self.state is None:
+                raise Unavailable("the service is still loading its model")
+            scope = self.tokens.scope(metadata)
+            return await getattr(self, method)(request, scope), grpc.StatusCode.OK, ""
+        except Exception as e:  # noqa: BLE001  (the boundary: every error becomes a status)
+            code, details = status_of(e)
+            return None, code, details
