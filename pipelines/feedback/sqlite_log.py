@@ -1,0 +1,219 @@
+"""The feedback log on one host: SQLite in WAL mode with synchronous=FULL (every commit is
+fsynced before it is acknowledged), the ids as primary keys, and group commit (one writer thread
+per log object writes all pending appends in one transaction).
+
+Several processes may open the same file (SQLite's lock serialises their transactions; each
+waits up to `busy_timeout_s` for it) and any number of threads may share one log object. The
+file must be on a local disk: WAL needs shared memory, which network filesystems do not give.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+
+import pyarrow as pa
+
+from pipelines.errors import StorageError
+from pipelines.feedback.log import (
+    Batch,
+    FeedbackLog,
+    GroupCommit,
+    check_event,
+    check_slate,
+    conflict,
+    write_export,
+)
+from pipelines.feedback.records import FeedbackEvent, Impression, Record, values
+from pipelines.storage.root import Root
+
+TABLES = {Impression: "impressions", FeedbackEvent: "events"}
+_SQL_TYPES = {pa.string(): "TEXT", pa.int64(): "INTEGER", pa.float64(): "REAL",
+              pa.bool_(): "INTEGER"}
+
+
+def _ddl(cls: type[Record]) -> list[str]:
+    """CREATE statements derived from the record's Arrow schema (one source of truth)."""
+    columns = []
+    for f in cls.SCHEMA:
+        column = f"{f.name} {_SQL_TYPES[f.type]}"
+        if f.name == cls.KEY:
+            column += " PRIMARY KEY"
+        elif not f.nullable:
+            column += " NOT NULL"
+        if f.type == pa.bool_():
+            column += f" CHECK ({f.name} IN (0, 1))"
+        columns.append(column)
+    table = TABLES[cls]
+    return [f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(columns)}) STRICT",
+            # history(): one advertiser's recent rows, for cool-downs and frequency caps
+            f"CREATE INDEX IF NOT EXISTS {table}_by_advertiser ON {table} "
+            f"(advertiser_id, {cls.TIME})"]
+
+
+def _columns(cls: type[Record]) -> str:
+    return ", ".join(cls.SCHEMA.names)
+
+
+def _record(cls: type[Record], row: tuple) -> Record:
+    fields = dict(zip(cls.SCHEMA.names, row))
+    if cls is Impression:
+        fields["degraded"] = bool(fields["degraded"])
+    return cls(**fields)
+
+
+class SqliteFeedbackLog(FeedbackLog):
+    """Feedback log in one SQLite file (created with its tables if missing)."""
+
+    def __init__(self, path: str, busy_timeout_s: float = 30.0, group_commit: bool = True):
+        self.path = os.path.abspath(path)
+        self._timeout = busy_timeout_s
+        self._local = threading.local()
+        self._closed = False
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        try:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            self._writer = self._connect()
+            self._writer.execute("PRAGMA journal_mode=WAL")
+            self._writer.execute("BEGIN IMMEDIATE")
+            for cls in TABLES:
+                for statement in _ddl(cls):
+                    self._writer.execute(statement)
+            self._writer.execute("COMMIT")
+        except (sqlite3.Error, OSError) as e:
+            raise StorageError(f"feedback log {self.path}: cannot open: {e}") from None
+        self._inserts = {cls: f"INSERT INTO {t} ({_columns(cls)}) VALUES "
+                              f"({', '.join('?' * len(cls.SCHEMA))}) ON CONFLICT DO NOTHING"
+                         for cls, t in TABLES.items()}
+        self._committer = GroupCommit(self._commit, f"feedback-log-{os.path.basename(path)}",
+                                      group=group_commit)
+
+    def _connect(self) -> sqlite3.Connection:
+        # isolation_level=None: transactions are begun and committed here, explicitly
+        conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None,
+                               check_same_thread=False)
+        conn.execute("PRAGMA synchronous=FULL")  # fsync the WAL at every commit
+        return conn
+
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's read connection (WAL readers do not block the writer)."""
+        if self._closed:
+            raise StorageError(f"feedback log {self.path} is closed")
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    # -- appends ---------------------------------------------------------------------------
+
+    def append_slate(self, impressions: list[Impression]) -> None:
+        check_slate(impressions)
+        self._committer.submit(list(impressions))
+
+    def append_feedback(self, event: FeedbackEvent) -> bool:
+        check_event(event)
+        return self._committer.submit(event)
+
+    def _commit(self, batch: Batch) -> list[object]:
+        """Write a batch in one transaction; one outcome per item (a conflict is the item's
+        outcome, not the batch's: the other items still commit)."""
+        conn = self._writer
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                outcomes = [self._append_event(conn, item) if isinstance(item, FeedbackEvent)
+                            else self._append_slate(conn, item) for item in batch]
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as e:
+            raise StorageError(f"feedback log {self.path}: commit failed: {e}") from None
+        return outcomes
+
+    def _existing(self, conn: sqlite3.Connection, cls: type[Record],
+                  keys: list[str]) -> dict[str, Record]:
+        rows = conn.execute(f"SELECT {_columns(cls)} FROM {TABLES[cls]} WHERE {cls.KEY} IN "
+                            f"({', '.join('?' * len(keys))})", keys).fetchall()
+        return {r[0]: _record(cls, r) for r in rows}  # the key is the first column
+
+    def _append_event(self, conn: sqlite3.Connection, event: FeedbackEvent) -> object:
+        if conn.execute(self._inserts[FeedbackEvent], values(event)).rowcount == 1:
+            return True
+        old = self._existing(conn, FeedbackEvent, [event.event_id])[event.event_id]
+        return False if old == event else conflict(event)
+
+    def _append_slate(self, conn: sqlite3.Connection, slate: list[Impression]) -> object:
+        # checked before writing anything, so a conflicting slate leaves no row behind
+        old = self._existing(conn, Impression, [r.recommendation_id for r in slate])
+        for row in slate:
+            if row.recommendation_id in old and old[row.recommendation_id] != row:
+                return conflict(row)
+        conn.executemany(self._inserts[Impression],
+                         [values(r) for r in slate if r.recommendation_id not in old])
+        return None
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def impression(self, recommendation_id: str) -> Impression | None:
+        try:
+            found = self._existing(self._reader(), Impression, [recommendation_id])
+        except sqlite3.Error as e:
+            raise StorageError(f"feedback log {self.path}: read failed: {e}") from None
+        return found.get(recommendation_id)
+
+    def history(self, advertiser_id: int, since_ms: int
+                ) -> tuple[list[Impression], list[FeedbackEvent]]:
+        conn = self._reader()
+        try:
+            conn.execute("BEGIN")  # one snapshot for both tables
+            try:
+                out = tuple(
+                    [_record(cls, r) for r in conn.execute(
+                        f"SELECT {_columns(cls)} FROM {TABLES[cls]} WHERE advertiser_id = ? "
+                        f"AND {cls.TIME} >= ? ORDER BY {cls.TIME}, {cls.KEY}",
+                        (int(advertiser_id), int(since_ms)))]
+                    for cls in TABLES)
+            finally:
+                conn.execute("COMMIT")
+        except sqlite3.Error as e:
+            raise StorageError(f"feedback log {self.path}: read failed: {e}") from None
+        return out  # type: ignore[return-value]
+
+    def export(self, root: Root) -> dict:
+        conn = self._reader()
+        try:
+            conn.execute("BEGIN")  # one snapshot for both tables
+            try:
+                return write_export(root, self._chunks(conn, Impression),
+                                    self._chunks(conn, FeedbackEvent))
+            finally:
+                conn.execute("COMMIT")
+        except sqlite3.Error as e:
+            raise StorageError(f"feedback log {self.path}: export failed: {e}") from None
+
+    @staticmethod
+    def _chunks(conn: sqlite3.Connection, cls: type[Record],
+                rows: int = 200_000) -> Iterator[pa.Table]:
+        cursor = conn.execute(f"SELECT {_columns(cls)} FROM {TABLES[cls]} "
+                              f"ORDER BY {cls.TIME}, {cls.KEY}")
+        while chunk := cursor.fetchmany(rows):
+            columns = list(zip(*chunk))
+            yield pa.table({f.name: (pa.array(col, pa.int64()).cast(pa.bool_())
+                                     if f.type == pa.bool_() else pa.array(col, f.type))
+                            for f, col in zip(cls.SCHEMA, columns)}, schema=cls.SCHEMA)
+
+    def close(self) -> None:
+        self._committer.close()
+        self._closed = True
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+        self._writer.close()
