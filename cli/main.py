@@ -17,11 +17,18 @@ world_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                         help="The simulated ads world.")
 context_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                           help="Signals about one advertiser, for people and agents.")
+tokens_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                         help="Bearer tokens of the guidance service.")
 app.add_typer(world_app, name="world")
 app.add_typer(context_app, name="context")
+app.add_typer(tokens_app, name="tokens")
 
 ROOT_OPTION = typer.Option(None, "--root", envvar=ROOT_ENV,
                            help="Root folder or URI of all data (default .guidance/).")
+ADDRESS_OPTION = typer.Option("localhost:9000", "--address", envvar="GUIDANCE_ADDRESS",
+                              help="host:port of the service's gRPC endpoint.")
+TOKEN_OPTION = typer.Option(..., "--token", envvar="GUIDANCE_TOKEN",
+                            help="Bearer token (from `guidance tokens create`).")
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -230,6 +237,137 @@ def context_show(
         from pipelines.context.online import render
 
         typer.echo(render(context))
+
+
+def _ids(text: str | None) -> list[int]:
+    from pipelines.errors import ConfigError
+
+    try:
+        return [int(x) for x in (text or "").replace(" ", "").split(",") if x]
+    except ValueError:
+        raise ConfigError(f"invalid advertiser list {text!r}: expected ids like 17,18,40") from None
+
+
+@tokens_app.command("create")
+def tokens_create(
+    name: str = typer.Option(..., help="Who or what the token is for."),
+    advertisers: Optional[str] = typer.Option(None, help="Comma-separated advertiser ids."),
+    book: Optional[str] = typer.Option(None, help="Name of the sales rep's book these "
+                                                  "advertisers form."),
+    all_advertisers: bool = typer.Option(False, "--all", help="Every account (internal use)."),
+    root: Optional[str] = ROOT_OPTION,
+) -> None:
+    """Create a bearer token scoped to advertisers or a book; prints it once (only its hash is
+    stored)."""
+    def job():
+        from pipelines.storage.root import Root
+        from serving.auth import create
+
+        return create(Root(root or default_root()), name, _ids(advertisers), book,
+                      all_advertisers)
+
+    typer.echo(run_job(job))
+
+
+@app.command("serve")
+def serve_cmd(
+    config: Optional[str] = typer.Option(None, help="ServeConfig YAML (the `args` of "
+                                                    "serving/serve_config.yaml)."),
+    port: Optional[int] = typer.Option(None, help="gRPC port (default 9000)."),
+    ranker: Optional[str] = typer.Option(None, help="deployment or local."),
+    watch: bool = typer.Option(True, help="Hot-swap to each model the registry promotes."),
+    root: Optional[str] = ROOT_OPTION,
+) -> None:
+    """Run the guidance service on a local Ray until interrupted (Ctrl-C or SIGTERM)."""
+    def job():
+        from serving.run import ServeOptions, run
+
+        run(ServeOptions(config=config, port=port, ranker=ranker, watch=watch,
+                         root=root or default_root()), echo=typer.echo)
+
+    run_job(job)
+
+
+def _client(address: str, token: str):
+    from serving.client import Client
+
+    return Client(address, token)
+
+
+@app.command("recommend")
+def recommend_cmd(
+    advertiser: int = typer.Option(..., help="Advertiser id."),
+    surface: str = typer.Option("ads_manager", help="ads_manager, business_assistant, "
+                                                    "notification or sales_workflow."),
+    campaign: int = typer.Option(0, help="Only this campaign (0: all)."),
+    max_items: int = typer.Option(0, help="Slate size (0: the surface's default)."),
+    address: str = ADDRESS_OPTION,
+    token: str = TOKEN_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Ask the running service for an advertiser's guidance and print the slate."""
+    from pipelines.world.taxonomy import SURFACES
+    from serving.client import as_dict, render_slate
+
+    def job():
+        from pipelines.errors import ConfigError
+
+        if surface not in SURFACES:
+            raise ConfigError(f"invalid --surface {surface!r}: expected one of "
+                              f"{', '.join(SURFACES)}")
+        return _client(address, token).recommend(advertiser, surface, campaign, max_items)
+
+    r = run_job(job)
+    typer.echo(json.dumps(as_dict(r), indent=2) if as_json else render_slate(r))
+
+
+@app.command("book")
+def book_cmd(
+    advertisers: Optional[str] = typer.Option(None, help="Comma-separated ids (default: the "
+                                                         "token's whole book)."),
+    max_accounts: int = typer.Option(0, help="Accounts to list (0: 20)."),
+    items: int = typer.Option(0, help="Items per account (0: 3)."),
+    address: str = ADDRESS_OPTION,
+    token: str = TOKEN_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """A sales rep's accounts, most expected impact still available first, with what to say."""
+    from serving.client import as_dict, render_book
+
+    r = run_job(lambda: _client(address, token).book(_ids(advertisers), max_accounts, items))
+    typer.echo(json.dumps(as_dict(r), indent=2) if as_json else render_book(r))
+
+
+@app.command("feedback")
+def feedback_cmd(
+    recommendation: str = typer.Option(..., help="Recommendation id from a slate."),
+    kind: str = typer.Option(..., "--type", help="shown, clicked, applied, dismissed, snoozed "
+                                                 "or ignored."),
+    reason: str = typer.Option("", help="For a dismissal: not_relevant, already_done, "
+                                        "too_expensive, disagree_with_estimate or other."),
+    snooze_days: int = typer.Option(0, help="For a snooze (0: 14 days)."),
+    event_id: Optional[str] = typer.Option(None, help="Idempotency key (default: random)."),
+    address: str = ADDRESS_OPTION,
+    token: str = TOKEN_OPTION,
+) -> None:
+    """Tell the service what the advertiser did with a recommendation."""
+    import uuid
+
+    from pipelines.errors import ConfigError
+    from pipelines.world.taxonomy import DISMISS_REASONS
+
+    def job():
+        kinds = ("shown", "clicked", "applied", "dismissed", "snoozed", "ignored")
+        if kind not in kinds:
+            raise ConfigError(f"invalid --type {kind!r}: expected one of {', '.join(kinds)}")
+        if reason and reason not in DISMISS_REASONS:
+            raise ConfigError(f"invalid --reason {reason!r}: expected one of "
+                              f"{', '.join(DISMISS_REASONS)}")
+        return _client(address, token).feedback(event_id or uuid.uuid4().hex, recommendation,
+                                                kind, reason, snooze_days)
+
+    r = run_job(job)
+    typer.echo("already logged (a retry)" if r.duplicate else "logged")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ import datetime as dt
 import hashlib
 import json
 import secrets
-import threading
 import time
 from dataclasses import dataclass
 
@@ -19,7 +18,6 @@ from pipelines.errors import ConfigError, GuidanceError
 from pipelines.storage.root import Root
 
 TOKEN_DIR = "auth/tokens"
-_RESCAN_SECONDS = 2.0  # how often an unknown token may trigger a re-read of the token folder
 
 
 class AuthError(GuidanceError):
@@ -77,28 +75,27 @@ def _scope(record: dict) -> Scope:
 
 
 class TokenStore:
-    """The token hashes under a root, read into memory; re-read (at most every 2 s) when an
-    unknown token shows up, so tokens created while the service runs work at once."""
+    """Token hashes under a root, looked up by file name and cached; a cached token is checked
+    again after a minute, so a deleted (revoked) token stops working within that time."""
 
-    def __init__(self, root: Root):
+    def __init__(self, root: Root, ttl_s: float = 60.0):
         self.root = root
-        self._scopes: dict[str, Scope] = {}
-        self._scanned = 0.0
-        self._lock = threading.Lock()
-        self._scan()
+        self.ttl_s = ttl_s
+        self._cache: dict[str, tuple[Scope, float]] = {}
 
-    def _scan(self) -> None:
-        import pyarrow.fs as pafs
-
-        scopes = {}
-        if self.root.exists(TOKEN_DIR):
-            infos = self.root.fs.get_file_info(pafs.FileSelector(self.root.join(TOKEN_DIR)))
-            for info in infos:
-                if info.base_name.endswith(".json") and not info.base_name.startswith("."):
-                    with self.root.fs.open_input_stream(info.path) as f:
-                        scopes[info.base_name[:-5]] = _scope(json.loads(f.read()))
-        self._scopes = scopes
-        self._scanned = time.monotonic()
+    def _lookup(self, digest: str) -> Scope | None:
+        hit = self._cache.get(digest)
+        now = time.monotonic()
+        if hit is not None and now - hit[1] < self.ttl_s:
+            return hit[0]
+        path = f"{TOKEN_DIR}/{digest}.json"
+        if not self.root.exists(path):
+            self._cache.pop(digest, None)
+            return None
+        with self.root.fs.open_input_stream(self.root.join(path)) as f:
+            scope = _scope(json.loads(f.read()))
+        self._cache[digest] = (scope, now)
+        return scope
 
     def scope(self, metadata) -> Scope:
         """The scope of the bearer token in gRPC metadata ((key, value) pairs)."""
@@ -108,12 +105,7 @@ class TokenStore:
                 token = value[7:].strip() if value[:7].lower() == "bearer " else None
         if not token:
             raise AuthError("missing bearer token: send metadata 'authorization: Bearer <token>'")
-        digest = token_hash(token)
-        scope = self._scopes.get(digest)
-        if scope is None and time.monotonic() - self._scanned > _RESCAN_SECONDS:
-            with self._lock:
-                self._scan()
-            scope = self._scopes.get(digest)
+        scope = self._lookup(token_hash(token))
         if scope is None:
             raise AuthError("unknown bearer token")
         return scope

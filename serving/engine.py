@@ -128,6 +128,9 @@ class Engine:
         history = _history(raw, live_imp, live_ev)
         k = min(max_items or surf.default_items, surf.max_items,
                 eligibility.remaining_slots(history, surface, now_ms, self.policy))
+        adv = d.advertiser_signals(adv_row)
+        if surface == "notification" and not adv.get("notifications_opt_in"):
+            k = 0  # the account opted out of notifications
 
         g_local, g_item = observed.generic(d.observed.take(camp_rows), d.has_catalog[camp_rows],
                                            d.as_of)
@@ -153,7 +156,6 @@ class Engine:
         rows, items, sim, cat_row = rows[ok], items[ok], sim[ok], cat_row[ok]
         action, category, campaign = action[ok], category[ok], campaign[ok]
 
-        adv = d.advertiser_signals(adv_row)
         key = campaign * 100_000_000 + items
         shown = _count_in_window(
             history.impression_campaign_id * 100_000_000 + history.impression_item_id,

@@ -52,8 +52,9 @@ from pipelines.feedback.records import (
     Record,
     day_strings,
     from_table,
+    identity,
+    identity_names,
     to_table,
-    values,
 )
 from pipelines.storage.root import Root
 
@@ -140,7 +141,7 @@ class DeltaFeedbackLog(FeedbackLog):
         files = set(table.file_uris())
         new = sorted(files - self._seen[cls])
         if new:
-            names = cls.SCHEMA.names
+            names = identity_names(cls)
             rows = pds.dataset([self._local_path(f) for f in new], format="parquet",
                                filesystem=self._fs).to_table(columns=names)
             index = self._index[cls]
@@ -179,7 +180,7 @@ class DeltaFeedbackLog(FeedbackLog):
                 known = []
                 for r in records:
                     key = getattr(r, cls.KEY)
-                    known.append((r, index.get(key, fresh.get(key)), hash(values(r))))
+                    known.append((r, index.get(key, fresh.get(key)), hash(identity(r))))
                 clash = next((r for r, old, new in known if old is not None and old != new), None)
                 if clash is not None:  # nothing of a conflicting slate is written
                     outcomes[i] = conflict(clash)

@@ -135,7 +135,9 @@ class FeedbackEvent:
     type: str  # one of FEEDBACK_TYPES
     dismiss_reason: str | None  # one of DISMISS_REASONS, required iff type == "dismissed"
     snooze_days: int | None  # required iff type == "snoozed"
-    occurred_at_ms: int  # UTC epoch milliseconds
+    # UTC epoch milliseconds, stamped on receipt: a retry arrives later, so the time is not part
+    # of the event's identity (compare=False) and a retry with a later stamp is a duplicate
+    occurred_at_ms: int = dataclasses.field(compare=False)
 
     KEY: ClassVar[str] = "event_id"
     TIME: ClassVar[str] = "occurred_at_ms"
@@ -182,6 +184,17 @@ Record = Impression | FeedbackEvent
 def values(record: Record) -> tuple:
     """The record's field values in schema order (what the stores compare and write)."""
     return tuple(getattr(record, name) for name in type(record).SCHEMA.names)
+
+
+def identity_names(cls: type[Record]) -> list[str]:
+    """The columns that make two records with the same key the same record."""
+    compared = {f.name for f in dataclasses.fields(cls) if f.compare}
+    return [n for n in cls.SCHEMA.names if n in compared]
+
+
+def identity(record: Record) -> tuple:
+    """The record's identity values (what a retry must repeat), in schema order."""
+    return tuple(getattr(record, n) for n in identity_names(type(record)))
 
 
 def to_table(cls: type[Record], records: Sequence[Record]) -> pa.Table:

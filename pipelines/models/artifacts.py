@@ -57,13 +57,15 @@ def retrieval_files(tower: dict, index) -> dict[str, bytes]:
 
 
 def load_two_tower(files: dict[str, bytes], catalog) -> tuple:
-    """(model, context spec, item table) from registry files and the raw catalog."""
+    """(model, context spec, item table) from registry files and the raw catalog. The model's
+    item-id table keeps the size it was trained with: items added to the catalog since then
+    are served from their stored embeddings (items.npz), not re-embedded."""
     from pipelines.models.two_tower import TwoTower, item_table
 
     spec = features.FeatureSpec.from_json(files["context_features.json"].decode())
     items = item_table(catalog)
-    model = TwoTower(spec.n_numeric, spec.cardinalities, len(items))
-    model.load_state_dict(torch.load(io.BytesIO(files["two_tower.pt"]), map_location="cpu",
-                                     weights_only=False))
+    state = torch.load(io.BytesIO(files["two_tower.pt"]), map_location="cpu", weights_only=False)
+    model = TwoTower(spec.n_numeric, spec.cardinalities, state["item_id.weight"].shape[0])
+    model.load_state_dict(state)
     model.eval()
     return model, spec, items

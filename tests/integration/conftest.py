@@ -11,3 +11,22 @@ def ray_cluster():
                  configure_logging=False)
     yield
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def served_root(tmp_path_factory):
+    """A tiny world with a snapshot and a registered model, for the service tests."""
+    from pipelines.labels.config import PrepareConfig
+    from pipelines.labels.prepare import prepare
+    from pipelines.models.config import TrainConfig
+    from pipelines.models.job import fit_and_register
+    from pipelines.world.config import WorldConfig
+    from pipelines.world.job import generate
+
+    path = str(tmp_path_factory.mktemp("served"))
+    generate(WorldConfig(scale="tiny", advertisers=300, days=70, seed=11, root=path),
+             show_progress=False)
+    prepare(PrepareConfig(root=path, version="s1"), show_progress=False)
+    fit_and_register(TrainConfig(root=path, run_name="served", epochs=2, batch_size=512,
+                                 hidden=32, experts=2, retrieval_epochs=2))
+    return path

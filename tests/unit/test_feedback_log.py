@@ -3,6 +3,7 @@ export to partitioned Parquet, concurrency; every behaviour on both stores."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import numpy as np
@@ -171,7 +172,7 @@ def test_a_second_log_object_sees_the_first(store_uri):
         assert first.append_feedback(event("e1")) is True
         assert second.append_feedback(event("e1")) is False
         with pytest.raises(FeedbackConflict):
-            second.append_feedback(event("e1", occurred_at_ms=T0 + 5))
+            second.append_feedback(event("e1", type="shown"))
         second.append_slate(slate("s1", 7, T0))
         assert len(second.history(7, 0)[0]) == 3
 
@@ -326,3 +327,12 @@ def test_open_log_picks_the_store(tmp_path):
 def test_open_log_refuses_unknown_uris(uri):
     with pytest.raises(ConfigError, match="is not supported; use sqlite:///"):
         open_log(uri)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "delta"])
+def test_a_retry_stamped_later_is_a_duplicate(kind, tmp_path):
+    uri = f"sqlite:///{tmp_path}/log.db" if kind == "sqlite" else f"delta://{tmp_path}/delta"
+    with open_log(uri) as log:
+        first = event("e-retry", occurred_at_ms=T0)
+        assert log.append_feedback(first) is True
+        assert log.append_feedback(dataclasses.replace(first, occurred_at_ms=T0 + 9_000)) is False

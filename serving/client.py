@@ -1,0 +1,99 @@
+"""A small client of the guidance service (what `guidance recommend` uses), and how its answers
+read for a person."""
+
+from __future__ import annotations
+
+import grpc
+from google.protobuf.json_format import MessageToDict
+
+from pipelines.errors import GuidanceError
+from serving.gen.guidance.v1 import guidance_pb2 as pb
+from serving.gen.guidance.v1 import guidance_pb2_grpc as pb_grpc
+
+
+class ServiceError(GuidanceError):
+    """The service answered with an error status."""
+
+
+class Client:
+    def __init__(self, address: str, token: str, timeout_s: float = 10.0):
+        self.channel = grpc.insecure_channel(address)
+        self.stub = pb_grpc.GuidanceServiceStub(self.channel)
+        self.metadata = (("authorization", f"Bearer {token}"),)
+        self.timeout_s = timeout_s
+
+    def _call(self, method: str, request):
+        try:
+            return getattr(self.stub, method)(request, metadata=self.metadata,
+                                              timeout=self.timeout_s)
+        except grpc.RpcError as e:
+            raise ServiceError(f"{method}: {e.code().name}: {e.details()}") from None
+
+    def recommend(self, advertiser_id: int, surface: str = "ads_manager", campaign_id: int = 0,
+                  max_items: int = 0) -> pb.RecommendResponse:
+        return self._call("Recommend", pb.RecommendRequest(
+            advertiser_id=advertiser_id, campaign_id=campaign_id, max_items=max_items,
+            surface=pb.Surface.Value(f"SURFACE_{surface.upper()}")))
+
+    def book(self, advertiser_ids: list[int] = (), max_accounts: int = 0,
+             items_per_account: int = 0) -> pb.RecommendForBookResponse:
+        return self._call("RecommendForBook", pb.RecommendForBookRequest(
+            advertiser_ids=list(advertiser_ids), max_accounts=max_accounts,
+            items_per_account=items_per_account))
+
+    def feedback(self, event_id: str, recommendation_id: str, kind: str, reason: str = "",
+                 snooze_days: int = 0) -> pb.LogFeedbackResponse:
+        return self._call("LogFeedback", pb.LogFeedbackRequest(
+            event_id=event_id, recommendation_id=recommendation_id,
+            type=pb.FeedbackType.Value(f"FEEDBACK_TYPE_{kind.upper()}"),
+            dismiss_reason=pb.DismissReason.Value(f"DISMISS_REASON_{reason.upper()}")
+            if reason else 0, snooze_days=snooze_days))
+
+    def context(self, advertiser_id: int, include_campaigns: bool = False
+                ) -> pb.GetContextResponse:
+        return self._call("GetContext", pb.GetContextRequest(
+            advertiser_id=advertiser_id, include_campaigns=include_campaigns))
+
+    def close(self) -> None:
+        self.channel.close()
+
+
+def as_dict(message) -> dict:
+    return MessageToDict(message, preserving_proto_field_name=True)
+
+
+def _item_lines(item: pb.Recommendation, indent: str) -> list[str]:
+    imp = item.expected_impact
+    lines = [f"{indent}{item.rank}. {item.title}  [{item.action_type}, campaign {item.campaign_id}]",
+             f"{indent}   adopt {item.adoption_probability:.0%} · dismiss "
+             f"{item.dismissal_probability:.0%} · impact {imp.expected:+.1f} {imp.unit} "
+             f"(80 % interval {imp.low:+.1f} to {imp.high:+.1f}) · score +{item.score_uplift:.1f}"]
+    lines += [f"{indent}   because {r.sentence}" for r in item.reasons]
+    lines.append(f"{indent}   id {item.recommendation_id} (propensity {item.propensity:.2f})")
+    return lines
+
+
+def render_slate(r: pb.RecommendResponse) -> str:
+    surface = pb.Surface.Name(r.surface).removeprefix("SURFACE_").lower()
+    head = (f"advertiser {r.advertiser_id} on {surface}: guidance score {r.guidance_score:.0f}/100 "
+            f"(model {r.model_version})")
+    if r.degraded:
+        head += f"  DEGRADED: {r.degraded_reason}"
+    lines = [head]
+    for item in r.items:
+        lines += _item_lines(item, "  ")
+    if not r.items:
+        lines.append("  nothing to recommend now (all caught up, or the surface's cap is reached)")
+    return "\n".join(lines)
+
+
+def render_book(r: pb.RecommendForBookResponse) -> str:
+    lines = [f"book of {len(r.accounts)} accounts, most impact still available first "
+             f"(model {r.model_version})" + (f"  DEGRADED: {r.degraded_reason}" if r.degraded
+                                            else "")]
+    for i, a in enumerate(r.accounts, start=1):
+        lines.append(f"{i:>3}. advertiser {a.advertiser_id}: {a.available_impact:.1f} "
+                     f"{a.impact_unit} available, guidance score {a.guidance_score:.0f}/100")
+        for item in a.items:
+            lines += _item_lines(item, "       ")[:2]
+    return "\n".join(lines)

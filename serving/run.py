@@ -1,0 +1,85 @@
+"""`guidance serve`: start a local Ray, deploy the app, hot-swap promoted models, stop cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from pipelines.errors import ConfigError
+from pipelines.registry import store
+from pipelines.storage.root import Root
+from serving.config import ServeConfig
+
+WATCH_SECONDS = 2.0
+
+
+class ServeOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    root: str = Field(description="Root folder or URI.")
+    config: str | None = Field(None, description="ServeConfig YAML file.")
+    port: int | None = Field(None, description="Overrides the config's grpc_port.")
+    ranker: str | None = Field(None, description="Overrides the config's ranker.")
+    watch: bool = Field(True, description="Follow the registry's current model.")
+
+
+def load_config(opts: ServeOptions) -> ServeConfig:
+    values: dict = {}
+    if opts.config:
+        try:
+            values = yaml.safe_load(Path(opts.config).read_text()) or {}
+        except (OSError, yaml.YAMLError) as e:
+            raise ConfigError(f"cannot read serve config {opts.config!r}: {e}") from None
+        if not isinstance(values, dict):
+            raise ConfigError(f"serve config {opts.config!r} must be a mapping of ServeConfig "
+                              "fields")
+    values["root"] = opts.root
+    if opts.port is not None:
+        values["grpc_port"] = opts.port
+    if opts.ranker is not None:
+        values["ranker"] = opts.ranker
+    return ServeConfig(**values)
+
+
+def watch_step(cfg: ServeConfig, serving: str) -> str:
+    """Deploy the registry's current version if it moved; returns the version now served."""
+    from serving.app import deploy
+
+    current = store.current(Root(cfg.root))
+    return deploy(cfg, current) if current != serving else serving
+
+
+def run(opts: ServeOptions, echo=print) -> None:
+    cfg = load_config(opts)
+    store.current(Root(cfg.root))  # fail before starting Ray when there is no model
+    # Serve's proxy would accept messages of up to 2 GiB otherwise.
+    os.environ["RAY_SERVE_GRPC_MAX_MESSAGE_SIZE"] = str(cfg.max_message_bytes)
+    import ray
+    from ray import serve
+
+    from serving.app import deploy
+
+    ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+    stop = threading.Event()
+    # after ray.init, which installs its own handlers
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        version = deploy(cfg)
+        echo(f"serving model {version} on gRPC port {cfg.grpc_port} "
+             f"(ranker: {cfg.ranker}); Ctrl-C stops", )
+        while not stop.wait(WATCH_SECONDS):
+            if opts.watch:
+                new = watch_step(cfg, version)
+                if new != version:
+                    echo(f"model {new} promoted: swapped in without a restart")
+                    version = new
+    finally:
+        echo("stopping")
+        serve.shutdown()
+        ray.shutdown()

@@ -1,0 +1,316 @@
+"""The guidance service on the shared Ray cluster, through a real gRPC channel as a client."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+
+import grpc
+import pandas as pd
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from ray import serve
+from typer.testing import CliRunner
+
+from cli.main import app as cli
+from pipelines.feedback.log import open_log
+from pipelines.registry import store
+from pipelines.storage.root import Root
+from serving import auth
+from serving.app import deploy
+from serving.config import ServeConfig
+from serving.gen.guidance.v1 import guidance_pb2 as pb
+from serving.gen.guidance.v1 import guidance_pb2_grpc as pb_grpc
+from serving.run import watch_step
+
+SURFACES = ("SURFACE_ADS_MANAGER", "SURFACE_BUSINESS_ASSISTANT", "SURFACE_NOTIFICATION",
+            "SURFACE_SALES_WORKFLOW")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def service(served_root):
+    root = Root(served_root)
+    adv = root.read_table("snapshots/s1/online/advertisers").to_pandas()
+    live = adv[(adv.live_campaigns > 0) & adv.notifications_opt_in.astype(bool)]
+    ids = live.advertiser_id.sort_values().tolist()
+    cfg = ServeConfig(root=served_root, grpc_port=_free_port(), ranker="deployment",
+                      ranking_timeout_s=2.0)
+    version = deploy(cfg)
+    channel = grpc.insecure_channel(f"localhost:{cfg.grpc_port}")
+    tokens = {
+        "all": auth.create(root, "tests", [], all_advertisers=True),
+        "one": auth.create(root, "one account", [ids[0]]),
+        "book": auth.create(root, "rep", ids[:6], book="rep-1"),
+    }
+    yield {"cfg": cfg, "root": root, "ids": ids, "version": version, "tokens": tokens,
+           "stub": pb_grpc.GuidanceServiceStub(channel), "channel": channel}
+    channel.close()
+    serve.shutdown()
+
+
+def _md(service, which="all"):
+    return (("authorization", f"Bearer {service['tokens'][which]}"),)
+
+
+def _recommend(service, advertiser, surface="SURFACE_ADS_MANAGER", which="all", **kw):
+    req = pb.RecommendRequest(advertiser_id=advertiser, surface=pb.Surface.Value(surface), **kw)
+    return service["stub"].Recommend(req, metadata=_md(service, which), timeout=30)
+
+
+def _check_item(item, rank):
+    assert item.recommendation_id and item.title and item.action_type and item.category
+    assert item.campaign_id > 0 and item.rank == rank
+    assert 0 <= item.adoption_probability <= 1 and 0 <= item.dismissal_probability <= 1
+    imp = item.expected_impact
+    assert imp.unit == "conversions per 14 days" and imp.low <= imp.expected <= imp.high
+    assert 0 < item.propensity <= 1 and item.score_uplift >= 0
+    assert all(r.signal and r.sentence for r in item.reasons)
+
+
+def test_recommend_on_every_surface(service):
+    for i, surface in enumerate(SURFACES):
+        r = _recommend(service, service["ids"][i + 1], surface)
+        assert r.advertiser_id == service["ids"][i + 1] and r.slate_id
+        assert r.model_version == service["version"] and not r.degraded
+        assert 0 <= r.guidance_score <= 100
+        assert 1 <= len(r.items) <= 5, surface
+        for rank, item in enumerate(r.items, start=1):
+            _check_item(item, rank)
+        assert len({(x.campaign_id, x.item_id) for x in r.items}) == len(r.items)
+
+
+def test_every_served_item_is_logged_with_its_propensity(service):
+    r = _recommend(service, service["ids"][5], max_items=4)
+    log = open_log(service["cfg"].log_uri())
+    for item in r.items:
+        imp = log.impression(item.recommendation_id)
+        assert imp is not None and imp.position == item.rank
+        assert imp.propensity == pytest.approx(item.propensity)
+        assert imp.model_version == service["version"]
+
+
+def test_context_and_book(service):
+    ctx = service["stub"].GetContext(pb.GetContextRequest(
+        advertiser_id=service["ids"][0], include_campaigns=True), metadata=_md(service, "one"))
+    sources = [g.source for g in ctx.groups]
+    assert "account" in sources and ctx.campaigns and ctx.as_of and ctx.snapshot == "s1"
+    assert all(s.sentence for g in ctx.groups for s in g.signals)
+
+    book = service["stub"].RecommendForBook(pb.RecommendForBookRequest(items_per_account=2),
+                                            metadata=_md(service, "book"), timeout=60)
+    got = [a.advertiser_id for a in book.accounts]
+    assert set(got) <= set(service["ids"][:6]) and len(got) == 6
+    impact = [a.available_impact for a in book.accounts]
+    assert impact == sorted(impact, reverse=True)
+    assert all(len(a.items) <= 2 for a in book.accounts)
+
+
+def test_feedback_is_idempotent_and_feeds_the_cool_down(service):
+    adv = service["ids"][6]
+    first = _recommend(service, adv, "SURFACE_SALES_WORKFLOW", max_items=5)
+    item = first.items[0]
+    event = pb.LogFeedbackRequest(event_id=uuid.uuid4().hex, recommendation_id=item.recommendation_id,
+                                  type=pb.FEEDBACK_TYPE_DISMISSED,
+                                  dismiss_reason=pb.DISMISS_REASON_NOT_RELEVANT)
+    stub = service["stub"]
+    assert not stub.LogFeedback(event, metadata=_md(service)).duplicate
+    assert stub.LogFeedback(event, metadata=_md(service)).duplicate
+    changed = pb.LogFeedbackRequest(event_id=event.event_id, recommendation_id=item.recommendation_id,
+                                    type=pb.FEEDBACK_TYPE_APPLIED)
+    with pytest.raises(grpc.RpcError) as e:
+        stub.LogFeedback(changed, metadata=_md(service))
+    assert e.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    _, events = open_log(service["cfg"].log_uri()).history(adv, 0)
+    assert [ev.event_id for ev in events].count(event.event_id) == 1
+    again = _recommend(service, adv, "SURFACE_SALES_WORKFLOW", max_items=20)
+    assert (item.campaign_id, item.item_id) not in {(x.campaign_id, x.item_id) for x in again.items}
+
+
+def _code(fn):
+    try:
+        fn()
+    except grpc.RpcError as e:
+        assert "Traceback" not in (e.details() or "") and e.details()
+        return e.code()
+    return grpc.StatusCode.OK
+
+
+def test_error_statuses(service):
+    s, ids, C = service["stub"], service["ids"], grpc.StatusCode
+    rec = lambda md, **kw: lambda: s.Recommend(pb.RecommendRequest(**kw), metadata=md,  # noqa: E731
+                                               timeout=30)
+    ok = dict(advertiser_id=ids[0], surface=pb.SURFACE_ADS_MANAGER)
+    fb = lambda md, **kw: lambda: s.LogFeedback(pb.LogFeedbackRequest(**kw), metadata=md)  # noqa: E731
+    cases = [
+        (rec(_md(service), advertiser_id=0, surface=1), C.INVALID_ARGUMENT),
+        (rec(_md(service), advertiser_id=ids[0]), C.INVALID_ARGUMENT),  # no surface
+        (rec(_md(service), **ok, max_items=99), C.INVALID_ARGUMENT),
+        (rec(_md(service), **ok, campaign_id=-3), C.INVALID_ARGUMENT),
+        (fb(_md(service), recommendation_id="x", type=pb.FEEDBACK_TYPE_APPLIED), C.INVALID_ARGUMENT),
+        (fb(_md(service), event_id="e", recommendation_id="x", type=pb.FEEDBACK_TYPE_DISMISSED),
+         C.INVALID_ARGUMENT),
+        (rec(_md(service), advertiser_id=99_999_999, surface=1), C.NOT_FOUND),
+        (rec(_md(service), **ok, campaign_id=1), C.NOT_FOUND),
+        (fb(_md(service), event_id="e", recommendation_id="nope", type=pb.FEEDBACK_TYPE_SHOWN),
+         C.NOT_FOUND),
+        (rec((), **ok), C.UNAUTHENTICATED),
+        (rec((("authorization", "Bearer not-a-token"),), **ok), C.UNAUTHENTICATED),
+        (rec(_md(service, "one"), advertiser_id=ids[1], surface=1), C.PERMISSION_DENIED),
+        (lambda: s.RecommendForBook(pb.RecommendForBookRequest(advertiser_ids=[ids[7]]),
+                                    metadata=_md(service, "book")), C.PERMISSION_DENIED),
+        (lambda: s.GetContext(pb.GetContextRequest(advertiser_id=ids[2]),
+                              metadata=_md(service, "one")), C.PERMISSION_DENIED),
+        (lambda: s.Recommend(pb.RecommendRequest(**ok), metadata=_md(service), timeout=0.0005),
+         C.DEADLINE_EXCEEDED),
+    ]
+    assert [_code(fn) for fn, _ in cases] == [want for _, want in cases]
+    # another advertiser's recommendation cannot be given feedback with a one-account token
+    other = _recommend(service, ids[3]).items[0].recommendation_id
+    assert _code(fb(_md(service, "one"), event_id="e2", recommendation_id=other,
+                    type=pb.FEEDBACK_TYPE_CLICKED)) == C.PERMISSION_DENIED
+
+
+def test_health_check(service):
+    health = health_pb2_grpc.HealthStub(service["channel"])
+    r = health.Check(health_pb2.HealthCheckRequest(), timeout=10)
+    assert r.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def _replica_pids(deployment: str) -> list[int]:
+    """Process ids of a deployment's replicas, asked of the replica actors themselves."""
+    import ray
+
+    pids = []
+    for actor in ray.util.list_named_actors(all_namespaces=True):
+        if f"#{deployment}#" in actor["name"]:
+            handle = ray.get_actor(actor["name"], namespace=actor["namespace"])
+            pids.append(ray.get(handle.__ray_call__.remote(lambda self: os.getpid())))
+    assert pids, f"no replica of {deployment}"
+    return pids
+
+
+def _hammer(service, stop, failures, seen, surface="SURFACE_SALES_WORKFLOW"):
+    i = 0
+    while not stop.is_set():
+        i += 1
+        try:
+            r = _recommend(service, service["ids"][8 + i % 8], surface, max_items=1)
+            seen.append((r.model_version, r.degraded))
+        except grpc.RpcError as e:
+            failures.append(e.code())
+
+
+def test_degraded_when_the_ranker_dies(service):
+    stop, failures, seen = threading.Event(), [], []
+    threads = [threading.Thread(target=_hammer, args=(service, stop, failures, seen))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    time.sleep(1)
+    for pid in _replica_pids("Ranker"):
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(d for _, d in seen):
+        time.sleep(0.2)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert not failures
+    assert any(d for _, d in seen), "no degraded answer while the ranker was down"
+
+
+def test_hot_swap_under_load_fails_no_request(service):
+    root = service["root"]
+    meta, files = store.load(root)
+    new = store.publish(root, files, {k: v for k, v in meta.items()
+                                      if k not in ("files", "version")},
+                        version=f"{meta['version']}-b")
+    stop, failures, seen = threading.Event(), [], []
+    threads = [threading.Thread(target=_hammer, args=(service, stop, failures, seen))
+               for _ in range(3)]
+    for t in threads:
+        t.start()
+    time.sleep(1)
+    assert watch_step(service["cfg"], service["version"]) == new
+    deadline = time.time() + 90
+    while time.time() < deadline and not any(v == new for v, _ in seen[-5:]):
+        time.sleep(0.2)
+    time.sleep(1)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert not failures, failures[:3]
+    assert seen[-1][0] == new
+    service["version"] = new
+
+
+def test_acknowledged_feedback_survives_a_sigkilled_replica(service):
+    slate = _recommend(service, service["ids"][9], "SURFACE_SALES_WORKFLOW", max_items=3)
+    rec = slate.items[0].recommendation_id
+    acked, stop = [], threading.Event()
+
+    def send():
+        while not stop.is_set():
+            eid = uuid.uuid4().hex
+            try:
+                service["stub"].LogFeedback(pb.LogFeedbackRequest(
+                    event_id=eid, recommendation_id=rec, type=pb.FEEDBACK_TYPE_SHOWN),
+                    metadata=_md(service), timeout=10)
+                acked.append(eid)
+            except grpc.RpcError:
+                pass
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for t in threads:
+        t.start()
+    while len(acked) < 50:
+        time.sleep(0.05)
+    for pid in _replica_pids("GuidanceIngress"):
+        os.kill(pid, signal.SIGKILL)
+    time.sleep(1)
+    stop.set()
+    for t in threads:
+        t.join()
+    _, events = open_log(service["cfg"].log_uri()).history(service["ids"][9], 0)
+    logged = {e.event_id for e in events}
+    assert set(acked) <= logged
+    # the service comes back
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            _recommend(service, service["ids"][10])
+            break
+        except grpc.RpcError:
+            time.sleep(0.5)
+    else:
+        pytest.fail("the ingress did not come back")
+
+
+def test_cli_recommend(service):
+    addr = f"localhost:{service['cfg'].grpc_port}"
+    out = CliRunner().invoke(cli, ["recommend", "--advertiser", str(service["ids"][11]),
+                                   "--address", addr, "--token", service["tokens"]["all"]])
+    assert out.exit_code == 0, out.output
+    assert f"advertiser {service['ids'][11]} on ads_manager" in out.stdout
+    bad = CliRunner().invoke(cli, ["recommend", "--advertiser", "5", "--address", addr,
+                                   "--token", "nope"])
+    assert bad.exit_code == 2 and "UNAUTHENTICATED" in bad.output
+    assert len(bad.output.strip().splitlines()) == 1
+
+
+def test_exported_log_is_a_table(service):
+    log = open_log(service["cfg"].log_uri())
+    counts = log.export(service["root"])
+    assert counts["impressions"] > 0 and counts["events"] > 0
+    t = pd.read_parquet(service["root"].join("feedback", "impressions"))
+    assert {"recommendation_id", "propensity", "surface"} <= set(t.columns)
