@@ -23,6 +23,7 @@ demo: $(STAMP)
 	$(BIN)/guidance context show --advertiser 17
 	$(BIN)/guidance train --epochs 4
 	$(BIN)/guidance evaluate
+	$(BIN)/python -m serving.demo
 
 test: $(STAMP) lint-proto
 	$(BIN)/ruff check .

@@ -20,13 +20,12 @@ from ray.serve.handle import DeploymentHandle
 from grpc_health.v1 import health_pb2
 from pipelines.registry import store
 from pipelines.storage.root import Root
-from serving.config import ServeConfig
+from serving.config import APP_NAME, ServeConfig
 from serving.data import campaign_context
 from serving.gen.guidance.v1 import guidance_pb2 as pb
 from serving.ranker import RankerCore
 from serving.service import GuidanceService
 
-APP_NAME = "guidance"
 SERVICERS = ["serving.gen.guidance.v1.guidance_pb2_grpc.add_GuidanceServiceServicer_to_server",
              "grpc_health.v1.health_pb2_grpc.add_HealthServicer_to_server"]
 _NO_ACCESS_LOG = {"enable_access_log": False}  # one log line per request costs ~10 % of QPS

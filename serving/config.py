@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pipelines.policy.config import PolicyConfig
 
+APP_NAME = "guidance"  # the Serve application's name
+
 
 class ServeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -27,9 +27,15 @@ MAX_BOOK = 200
 
 
 def advertiser_id(value: int, field: str = "advertiser_id") -> int:
-    if value <= 0:
-        raise RequestError(f"{field} must be a positive account id, got {value}")
+    if value < 0:
+        raise RequestError(f"{field} must be an account id ≥ 0, got {value}")
     return value
+
+
+def required_advertiser(req) -> int:
+    if not req.HasField("advertiser_id"):
+        raise RequestError("advertiser_id is required")
+    return advertiser_id(req.advertiser_id)
 
 
 def surface(value: int) -> str:
@@ -48,7 +54,7 @@ def in_range(value: int, field: str, lo: int, hi: int) -> int:
 def recommend(req: pb.RecommendRequest) -> dict:
     if req.campaign_id < 0:
         raise RequestError(f"campaign_id must be ≥ 0 (0: every campaign), got {req.campaign_id}")
-    return {"advertiser_id": advertiser_id(req.advertiser_id), "campaign_id": req.campaign_id,
+    return {"advertiser_id": required_advertiser(req), "campaign_id": req.campaign_id,
             "surface": surface(req.surface), "max_items": in_range(req.max_items, "max_items",
                                                                    0, 20)}
 

@@ -232,7 +232,7 @@ class Engine:
                 "title": str(d.catalog["title"][row]),
                 "description": str(d.catalog["description"][row] or ""),
                 "parameters": _parameters(d.catalog, row),
-                "reasons": reasons(plan.category[i], values),
+                "reasons": reasons(plan.action_type[i], plan.category[i], values),
                 "adoption_probability": float(scores["p_adopt"][i]),
                 "dismissal_probability": float(scores["p_dismiss"][i]),
                 "impact": [float(x) for x in impact[i]],

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipelines.errors import ConfigError
 from pipelines.registry import store
 from pipelines.storage.root import Root
-from serving.config import ServeConfig
+from serving.config import APP_NAME, ServeConfig
 
 WATCH_SECONDS = 2.0
 
@@ -38,6 +38,12 @@ def load_config(opts: ServeOptions) -> ServeConfig:
         if not isinstance(values, dict):
             raise ConfigError(f"serve config {opts.config!r} must be a mapping of ServeConfig "
                               "fields")
+        if "applications" in values:  # a Serve config file: take the guidance app's args
+            apps = [a for a in values["applications"] if a.get("name") == APP_NAME]
+            if not apps:
+                raise ConfigError(f"serve config {opts.config!r} has no application named "
+                                  f"{APP_NAME!r}")
+            values = dict(apps[0].get("args") or {})
     values["root"] = opts.root
     if opts.port is not None:
         values["grpc_port"] = opts.port

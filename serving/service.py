@@ -138,7 +138,7 @@ class GuidanceService:
         return pb.LogFeedbackResponse(duplicate=not new)
 
     async def get_context(self, req: pb.GetContextRequest, scope) -> pb.GetContextResponse:
-        scope.check(convert.advertiser_id(req.advertiser_id))
+        scope.check(convert.required_advertiser(req))
         return convert.context(self.state.engine.context(req.advertiser_id,
                                                          req.include_campaigns))
 

@@ -23,16 +23,29 @@ REASON_SIGNALS: dict[str, tuple[str, ...]] = {
                         "disapproval_errors_7d"),
 }
 
+# Action types whose category's signals would not say why (an account-hygiene action is about
+# one specific problem).
+REASON_SIGNALS_BY_ACTION: dict[str, tuple[str, ...]] = {
+    "hygiene_resume_paused": ("days_since_live", "conversions_28d", "live_campaigns"),
+    "hygiene_pause_underperforming": ("cpa_28d", "cvr_vs_vertical_28d", "roas_28d"),
+    "hygiene_fix_payment": ("payment_errors_7d",),
+    "hygiene_fix_disapproved": ("disapproved_share", "disapproval_errors_7d"),
+    "product_feed_fix": ("feed_errors_7d", "has_product_catalog"),
+    "budget_lower": ("budget_utilisation_7d", "cpa_28d", "roas_28d"),
+}
+
 
 def _known(v) -> bool:
     return v is not None and not (isinstance(v, float) and math.isnan(v))
 
 
-def reasons(category: str, values: dict, limit: int = 3) -> list[tuple[str, str]]:
-    """(signal, sentence) pairs for an item of `category`, from the advertiser's and campaign's
-    signal `values` (name → value); unknown signals are left out."""
+def reasons(action_type: str, category: str, values: dict, limit: int = 3
+            ) -> list[tuple[str, str]]:
+    """(signal, sentence) pairs for an item, from the advertiser's and campaign's signal
+    `values` (name → value); unknown signals are left out."""
     out = []
-    for name in REASON_SIGNALS.get(category, ()):
+    names = REASON_SIGNALS_BY_ACTION.get(action_type) or REASON_SIGNALS.get(category, ())
+    for name in names:
         v = values.get(name)
         if _known(v):
             out.append((name, SIGNALS_BY_NAME[name].explain(v)))

@@ -171,7 +171,7 @@ class SplitEncoder:
             if flag is not None:
                 num[:, flag] = missing
         for c, j, lookup in self.categorical:
-            cat[:, j] = [lookup.get(v, 0) if v is not None else 0 for v in candidates[c]]
+            cat[:, j] = [lookup.get(str(v), 0) if v is not None else 0 for v in candidates[c]]
         surface = {s: i for i, s in enumerate(SURFACES)}
         return {"numeric": num, "categorical": cat,
                 "position": np.zeros(len(num), np.int64),

@@ -152,7 +152,8 @@ def test_error_statuses(service):
     ok = dict(advertiser_id=ids[0], surface=pb.SURFACE_ADS_MANAGER)
     fb = lambda md, **kw: lambda: s.LogFeedback(pb.LogFeedbackRequest(**kw), metadata=md)  # noqa: E731
     cases = [
-        (rec(_md(service), advertiser_id=0, surface=1), C.INVALID_ARGUMENT),
+        (rec(_md(service), surface=1), C.INVALID_ARGUMENT),  # no advertiser
+        (rec(_md(service), advertiser_id=-1, surface=1), C.INVALID_ARGUMENT),
         (rec(_md(service), advertiser_id=ids[0]), C.INVALID_ARGUMENT),  # no surface
         (rec(_md(service), **ok, max_items=99), C.INVALID_ARGUMENT),
         (rec(_md(service), **ok, campaign_id=-3), C.INVALID_ARGUMENT),

@@ -1,0 +1,171 @@
+"""Serving pieces that need no Ray: tokens, request validation, the split encoder, configs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from pipelines.errors import ConfigError
+from pipelines.models import features
+from pipelines.storage.root import Root
+from serving import auth, convert
+from serving.config import ServeConfig
+from serving.gen.guidance.v1 import guidance_pb2 as pb
+from serving.run import ServeOptions, load_config
+from serving.status import RequestError, status_of
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _md(token):
+    return (("authorization", f"Bearer {token}"),)
+
+
+def test_tokens_are_stored_hashed_and_scoped(tmp_path):
+    root = Root(str(tmp_path))
+    token = auth.create(root, "rep", [3, 5], book="east")
+    stored = list((tmp_path / "auth" / "tokens").iterdir())
+    assert len(stored) == 1 and token not in stored[0].read_text()
+    assert stored[0].name == f"{auth.token_hash(token)}.json"
+    store = auth.TokenStore(root)
+    scope = store.scope(_md(token))
+    assert scope.book == "east" and scope.allows(3) and not scope.allows(4)
+    with pytest.raises(auth.ScopeError, match="may not read advertiser 4"):
+        scope.check(4)
+    late = auth.create(root, "created while serving", [9])  # no restart needed
+    assert store.scope(_md(late)).allows(9)
+
+
+@pytest.mark.parametrize("metadata, message", [
+    ((), "missing bearer token"),
+    ((("authorization", "Basic abc"),), "missing bearer token"),
+    ((("authorization", "Bearer nope"),), "unknown bearer token"),
+])
+def test_bad_tokens(tmp_path, metadata, message):
+    with pytest.raises(auth.AuthError, match=message):
+        auth.TokenStore(Root(str(tmp_path))).scope(metadata)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(name="x", advertisers=[]), "needs --advertisers"),
+    (dict(name=" ", advertisers=[1]), "name must not be empty"),
+    (dict(name="x", advertisers=[-1]), "must be ≥ 0"),
+])
+def test_token_create_refuses(tmp_path, kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        auth.create(Root(str(tmp_path)), **kwargs)
+
+
+RECOMMEND_CASES = [
+    (dict(surface=1), "advertiser_id is required"),
+    (dict(advertiser_id=-4, surface=1), "advertiser_id must be an account id ≥ 0"),
+    (dict(advertiser_id=5), "surface must be one of"),
+    (dict(advertiser_id=5, surface=9), "surface must be one of"),
+    (dict(advertiser_id=5, surface=1, max_items=21), "max_items must be between 0 and 20"),
+    (dict(advertiser_id=5, surface=1, campaign_id=-1), "campaign_id must be ≥ 0"),
+]
+
+
+@pytest.mark.parametrize("fields, message", RECOMMEND_CASES)
+def test_recommend_validation(fields, message):
+    with pytest.raises(RequestError, match=message):
+        convert.recommend(pb.RecommendRequest(**fields))
+
+
+FEEDBACK_CASES = [
+    (dict(recommendation_id="r", type=3), "event_id must be 1 to 128"),
+    (dict(event_id="x" * 129, recommendation_id="r", type=3), "event_id must be 1 to 128"),
+    (dict(event_id="e", type=3), "recommendation_id is required"),
+    (dict(event_id="e", recommendation_id="r"), "type must be one of"),
+    (dict(event_id="e", recommendation_id="r", type=4), "needs dismiss_reason"),
+    (dict(event_id="e", recommendation_id="r", type=3, dismiss_reason=1), "only for"),
+    (dict(event_id="e", recommendation_id="r", type=3, snooze_days=3), "only for"),
+    (dict(event_id="e", recommendation_id="r", type=5, snooze_days=91), "between 0 and 90"),
+]
+
+
+@pytest.mark.parametrize("fields, message", FEEDBACK_CASES)
+def test_feedback_validation(fields, message):
+    with pytest.raises(RequestError, match=message):
+        convert.feedback(pb.LogFeedbackRequest(**fields))
+
+
+def test_feedback_defaults():
+    snooze = convert.feedback(pb.LogFeedbackRequest(event_id="e", recommendation_id="r", type=5))
+    assert snooze["type"] == "snoozed" and snooze["snooze_days"] == 14
+    dismiss = convert.feedback(pb.LogFeedbackRequest(event_id="e", recommendation_id="r", type=4,
+                                                     dismiss_reason=3))
+    assert dismiss["dismiss_reason"] == "too_expensive"
+
+
+def test_book_validation():
+    with pytest.raises(RequestError, match="must not repeat"):
+        convert.book(pb.RecommendForBookRequest(advertiser_ids=[3, 3]))
+    with pytest.raises(RequestError, match="advertiser_ids must be an account id ≥ 0"):
+        convert.book(pb.RecommendForBookRequest(advertiser_ids=[-1]))
+    with pytest.raises(RequestError, match="at most 200"):
+        convert.book(pb.RecommendForBookRequest(advertiser_ids=list(range(1, 202))))
+    assert convert.book(pb.RecommendForBookRequest())["max_accounts"] == 20
+
+
+def test_unexpected_errors_hide_their_traceback():
+    code, message = status_of(KeyError("secret internals"))
+    assert code.name == "INTERNAL" and "secret" not in message and "reference" in message
+
+
+def test_split_encoder_equals_encode():
+    rng = np.random.default_rng(0)
+    n = 40
+    df = pd.DataFrame({
+        "spend_7d": rng.lognormal(3, 2, n), "ctr_7d": np.where(rng.random(n) < 0.3, np.nan,
+                                                               rng.random(n)),
+        "vertical": rng.choice(["apparel", "legal", None], n),
+        "item_param_pct": np.where(rng.random(n) < 0.5, np.nan, 20.0),
+        "entity_trending": rng.choice([1.0, 0.0, np.nan], n),
+        "action_type": rng.choice(["budget_raise", "keyword_add", "unseen"], n),
+        "item_entity_kind": rng.choice(["keyword", None], n),
+        "surface": rng.choice(["ads_manager", "notification"], n),
+        "position": np.ones(n, int),
+    })
+    spec = features.FeatureSpec(
+        numeric=["spend_7d", "ctr_7d", "item_param_pct", "entity_trending"],
+        mean=[1.0, 0.1, 2.0, 0.3], std=[2.0, 0.2, 1.5, 0.5],
+        with_missing_flag=["ctr_7d", "item_param_pct", "entity_trending"],
+        categorical=["vertical", "action_type", "item_entity_kind", "surface"],
+        vocab={"vertical": ["apparel", "legal"], "action_type": ["budget_raise", "keyword_add"],
+               "item_entity_kind": ["keyword"], "surface": ["ads_manager", "notification"]})
+    whole = features.encode(df, spec, serving=True)
+    split = features.SplitEncoder(spec)
+    context = df[["spend_7d", "ctr_7d", "vertical"]].drop_duplicates().reset_index(drop=True)
+    num, cat = split.context(context)
+    rows = np.array([context.index[(context.spend_7d == s)][0] for s in df.spend_7d])
+    cand = {c: df[c].to_numpy() for c in features.EXTRA_NUMERIC + features.EXTRA_CATEGORICAL
+            if c in df}
+    for c in features.EXTRA_NUMERIC:
+        cand.setdefault(c, np.full(n, np.nan))
+    got = split.rows(num, cat, rows, cand)
+    np.testing.assert_allclose(got["numeric"], whole["numeric"], rtol=1e-6)
+    np.testing.assert_array_equal(got["categorical"], whole["categorical"])
+    np.testing.assert_array_equal(got["surface"], whole["surface"])
+
+
+def test_serve_config_file_is_valid():
+    from ray.serve.schema import ServeDeploySchema
+
+    text = yaml.safe_load((REPO / "serving" / "serve_config.yaml").read_text())
+    schema = ServeDeploySchema(**text)
+    app = schema.applications[0]
+    assert app.import_path == "serving.app:app_builder" and app.route_prefix == "/"
+    ServeConfig(**app.args)
+    cfg = load_config(ServeOptions(root="/data", config=str(REPO / "serving" / "serve_config.yaml"),
+                                   port=9100))
+    assert cfg.root == "/data" and cfg.grpc_port == 9100 and cfg.ranker == "deployment"
+
+
+def test_serve_config_refuses_a_gpu_in_the_ingress():
+    with pytest.raises(ValueError, match="ranker_gpus needs ranker: deployment"):
+        ServeConfig(root="x", ranker="local", ranker_gpus=1)
