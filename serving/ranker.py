@@ -31,23 +31,34 @@ class RankerCore:
         self.campaign_ids = self.campaign_ids[order]
         num, cat = self.encoder.context(context.iloc[order].reset_index(drop=True))
         self.context_numeric, self.context_categorical = num, cat
-        torch.set_num_threads(1)  # requests are small; threads would fight the other replicas
+        # a replica given a GPU (ranker_gpus) scores there; otherwise one CPU thread, since
+        # requests are small and threads would fight the other replicas
+        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        self.loaded.model.to(self.device)
+        if self.device.type == "cpu":
+            torch.set_num_threads(1)
 
     def inputs(self, campaign_id: np.ndarray, candidates: dict[str, np.ndarray]
                ) -> dict[str, np.ndarray]:
-        rows = np.searchsorted(self.campaign_ids, campaign_id)
+        rows = np.minimum(np.searchsorted(self.campaign_ids, campaign_id),
+                          len(self.campaign_ids) - 1)
+        if not np.array_equal(self.campaign_ids[rows], campaign_id):
+            # the ingress serves another snapshot than this version (mid-swap): refuse, and the
+            # ingress answers from its fallback rather than with another campaign's context
+            raise ValueError(f"ranker {self.version}: campaigns unknown to its snapshot")
         return self.encoder.rows(self.context_numeric, self.context_categorical, rows, candidates)
 
     def forward(self, enc: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Calibrated adoption and dismissal probabilities and the impact interval
         (conversions over 14 days: low, median, high) for encoded rows, at position 1."""
-        t = {k: torch.from_numpy(v) for k, v in enc.items()}
+        t = {k: torch.from_numpy(v).to(self.device) for k, v in enc.items()}
         with torch.inference_mode():
             out = self.loaded.model(t["numeric"], t["categorical"], t["position"], t["surface"],
                                     with_position=False)
-        p_adopt = torch.sigmoid(out["adopt"]).numpy()
-        p_dismiss = torch.sigmoid(out["dismiss"]).numpy()
-        impact = widen(unsquash(out["impact"].numpy().astype(float)), self.loaded.impact_margin)
+        p_adopt = torch.sigmoid(out["adopt"]).cpu().numpy()
+        p_dismiss = torch.sigmoid(out["dismiss"]).cpu().numpy()
+        impact = widen(unsquash(out["impact"].cpu().numpy().astype(float)),
+                       self.loaded.impact_margin)
         return {"p_adopt": self.loaded.calibrators["adopt"](p_adopt),
                 "p_dismiss": self.loaded.calibrators["dismiss"](p_dismiss),
                 "impact": impact}
