@@ -46,3 +46,25 @@ def test_summary_without_a_world(tmp_path):
     assert result.exit_code == 2
     assert result.stderr.strip() == f"error: no world under root {str(tmp_path)!r}: run " \
                                     "`guidance world generate`"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["serve"], "no model under root"),
+    (["serve", "--ranker", "gpu"], "invalid ranker: Input should be 'deployment' or 'local'"),
+    (["serve", "--port", "70000"], "invalid grpc_port: Input should be less than or equal to"),
+    (["serve", "--config", "/nonexistent.yaml"], "cannot read serve config"),
+    (["tokens", "create", "--name", "x"], "a token needs --advertisers"),
+    (["tokens", "create", "--name", "x", "--advertisers", "1,a"], "invalid advertiser list"),
+    (["recommend", "--advertiser", "1", "--surface", "fax", "--token", "t"],
+     "invalid --surface 'fax'"),
+    (["feedback", "--recommendation", "r", "--type", "liked", "--token", "t"],
+     "invalid --type 'liked'"),
+    (["recommend", "--advertiser", "1", "--token", "t", "--address", "localhost:1"],
+     "Recommend: UNAVAILABLE"),
+])
+def test_service_commands_refuse_bad_input_in_one_line(tmp_path, args, message):
+    result = runner.invoke(app, [*args, *(["--root", str(tmp_path)] if args[0] in
+                                          ("serve", "tokens") else [])])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], lines
