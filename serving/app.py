@@ -126,11 +126,15 @@ def build(cfg: ServeConfig, version: str | None = None):
         ranker = Ranker.options(
             num_replicas=cfg.ranker_replicas, user_config=uc,
             max_queued_requests=cfg.max_queued_requests,
+            max_ongoing_requests=max(cfg.max_ongoing_requests, cfg.max_batch_size),
             ray_actor_options={"num_cpus": cfg.ranker_cpus, "num_gpus": cfg.ranker_gpus},
         ).bind(cfg.root)
+    # Serve's default of 5 ongoing requests makes the proxy hold the rest back with exponential
+    # back-off: at 32 clients throughput fell to a tenth (benchmarks/serve.py)
     return GuidanceIngress.options(
         num_replicas=cfg.ingress_replicas, user_config=uc,
         max_queued_requests=cfg.max_queued_requests,
+        max_ongoing_requests=cfg.max_ongoing_requests,
         ray_actor_options={"num_cpus": cfg.ingress_cpus},
     ).bind(cfg.model_dump(mode="json"), ranker)
 

@@ -34,6 +34,9 @@ class ServeConfig(BaseModel):
                                                                      "a whole request.")
     max_queued_requests: int = Field(200, ge=1, description="Per replica; past it clients get "
                                                             "RESOURCE_EXHAUSTED.")
+    max_ongoing_requests: int = Field(32, ge=1, le=1024, description="Requests a replica works "
+                                                                     "on at once (Serve's "
+                                                                     "default is 5).")
     feedback_log: str | None = Field(None, description="Log URI: sqlite:///path.db or "
                                                        "delta://dir (default: "
                                                        "<root>/feedback/log.db).")
