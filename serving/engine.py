@@ -21,7 +21,6 @@ from pipelines.feedback.records import Impression
 from pipelines.policy import eligibility, scoring, slate
 from pipelines.policy.config import PolicyConfig
 from pipelines.policy.eligibility import DAY_MS, CandidateSet, History
-from pipelines.world.catalog import GENERIC_ITEMS
 from pipelines.world.taxonomy import ACTION_TYPES
 from serving.data import ServingData
 from serving.retriever import Retriever
@@ -108,7 +107,6 @@ class Engine:
                  model_version: str):
         self.data, self.retriever, self.policy, self.log = data, retriever, policy, log
         self.model_version = model_version
-        self.generic_param = np.array([p for _, p in GENERIC_ITEMS])
 
     # -- planning --------------------------------------------------------------------------
 
@@ -156,6 +154,16 @@ class Engine:
         rows, items, sim, cat_row = rows[ok], items[ok], sim[ok], cat_row[ok]
         action, category, campaign = action[ok], category[ok], campaign[ok]
 
+        features = self._features(adv, history, campaign, items, action, category, cat_row,
+                                  surface, now_ms)
+        return Plan(advertiser_id, surface, k, now_ms, rows, campaign, items, cat_row, action,
+                    category, sim, features, _captured(raw, live_imp, live_ev, now_ms))
+
+    def _features(self, adv: dict, history: History, campaign: np.ndarray, items: np.ndarray,
+                  action: np.ndarray, category: np.ndarray, cat_row: np.ndarray, surface: str,
+                  now_ms: int) -> dict[str, np.ndarray]:
+        """The ranker's candidate columns, as the offline examples compute them."""
+        d = self.data
         key = campaign * 100_000_000 + items
         shown = _count_in_window(
             history.impression_campaign_id * 100_000_000 + history.impression_item_id,
@@ -167,7 +175,7 @@ class Engine:
         kind = d.catalog["entity_kind"][cat_row]
         ent_vertical = d.catalog["entity_vertical"][cat_row]
         trending = d.trending.get(adv["vertical"], np.zeros(0, np.int64))
-        features = {
+        return {
             "item_param_pct": d.catalog["param_pct"][cat_row].astype(float),
             "times_shown_same_item_21d": shown.astype(float),
             "dismissed_same_action_90d": dismissed.astype(float),
@@ -182,8 +190,6 @@ class Engine:
             "action_type": action, "action_category": category,
             "item_entity_kind": kind, "surface": np.full(len(items), surface, dtype=object),
         }
-        return Plan(advertiser_id, surface, k, now_ms, rows, campaign, items, cat_row, action,
-                    category, sim, features, _captured(raw, live_imp, live_ev, now_ms))
 
     # -- scores --------------------------------------------------------------------------------
 
