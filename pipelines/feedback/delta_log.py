@@ -39,10 +39,8 @@ from deltalake.exceptions import DeltaError
 from pipelines.errors import DataError, StorageError
 from pipelines.feedback.log import (
     Batch,
-    FeedbackLog,
     GroupCommit,
-    check_event,
-    check_slate,
+    GroupCommitLog,
     conflict,
     write_export,
 )
@@ -76,7 +74,7 @@ def _first_per_key(table: pa.Table, cls: type[Record]) -> pa.Table:
     return table.sort_by([(cls.TIME, "ascending"), (cls.KEY, "ascending")])
 
 
-class DeltaFeedbackLog(FeedbackLog):
+class DeltaFeedbackLog(GroupCommitLog):
     """Feedback log in two Delta tables under `location` (a folder or a URI), created if
     missing."""
 
@@ -150,14 +148,6 @@ class DeltaFeedbackLog(FeedbackLog):
         self._seen[cls] = files
 
     # -- appends ---------------------------------------------------------------------------
-
-    def append_slate(self, impressions: list[Impression]) -> None:
-        check_slate(impressions)
-        self._committer.submit(list(impressions))
-
-    def append_feedback(self, event: FeedbackEvent) -> bool:
-        check_event(event)
-        return self._committer.submit(event)
 
     def _commit(self, batch: Batch) -> list[object]:
         """One Delta commit per table for the whole batch; one outcome per item."""

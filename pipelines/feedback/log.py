@@ -206,6 +206,21 @@ class GroupCommit:
                 request.done.set()
 
 
+class GroupCommitLog(FeedbackLog):
+    """A store whose appends are checked here and written by one GroupCommit writer
+    (`self._committer`, set by the store) that calls the store's `_commit`."""
+
+    _committer: GroupCommit
+
+    def append_slate(self, impressions: list[Impression]) -> None:
+        check_slate(impressions)
+        self._committer.submit(list(impressions))
+
+    def append_feedback(self, event: FeedbackEvent) -> bool:
+        check_event(event)
+        return self._committer.submit(event)
+
+
 def write_export(root: Root, impressions: Iterable[pa.Table], events: Iterable[pa.Table],
                  rows_per_file: int = 1_000_000) -> dict:
     """Write time-ordered chunks of impressions and events as

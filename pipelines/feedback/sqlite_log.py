@@ -19,10 +19,8 @@ import pyarrow as pa
 from pipelines.errors import StorageError
 from pipelines.feedback.log import (
     Batch,
-    FeedbackLog,
     GroupCommit,
-    check_event,
-    check_slate,
+    GroupCommitLog,
     conflict,
     write_export,
 )
@@ -64,7 +62,7 @@ def _record(cls: type[Record], row: tuple) -> Record:
     return cls(**fields)
 
 
-class SqliteFeedbackLog(FeedbackLog):
+class SqliteFeedbackLog(GroupCommitLog):
     """Feedback log in one SQLite file (created with its tables if missing)."""
 
     def __init__(self, path: str, busy_timeout_s: float = 30.0, group_commit: bool = True):
@@ -110,14 +108,6 @@ class SqliteFeedbackLog(FeedbackLog):
         return conn
 
     # -- appends ---------------------------------------------------------------------------
-
-    def append_slate(self, impressions: list[Impression]) -> None:
-        check_slate(impressions)
-        self._committer.submit(list(impressions))
-
-    def append_feedback(self, event: FeedbackEvent) -> bool:
-        check_event(event)
-        return self._committer.submit(event)
 
     def _commit(self, batch: Batch) -> list[object]:
         """Write a batch in one transaction; one outcome per item (a conflict is the item's
