@@ -58,6 +58,12 @@ def _online_tables(root: Root, snapshot: str) -> tuple[pd.DataFrame, pd.DataFram
     return adv, camp.sort_values(["advertiser_id", "campaign_id"]).reset_index(drop=True)
 
 
+def _advertiser_of_campaigns(adv: pd.DataFrame, camp: pd.DataFrame) -> pd.DataFrame:
+    """The advertiser row of each campaign row (both sorted by advertiser id)."""
+    rows = np.searchsorted(adv.advertiser_id.to_numpy(), camp.advertiser_id.to_numpy())
+    return adv.iloc[rows].reset_index(drop=True)
+
+
 def _joined(adv_of_camp: pd.DataFrame, camp: pd.DataFrame) -> pd.DataFrame:
     """One row per campaign with every signal: the ranker's and the retriever's context."""
     return pd.concat([adv_of_camp, camp.drop(columns=["advertiser_id"])], axis=1)
@@ -66,8 +72,7 @@ def _joined(adv_of_camp: pd.DataFrame, camp: pd.DataFrame) -> pd.DataFrame:
 def campaign_context(root: Root, snapshot: str) -> pd.DataFrame:
     """Every campaign's context row of a snapshot (what the ranker pre-encodes)."""
     adv, camp = _online_tables(root, snapshot)
-    rows = np.searchsorted(adv.advertiser_id.to_numpy(), camp.advertiser_id.to_numpy())
-    return _joined(adv.iloc[rows].reset_index(drop=True), camp)
+    return _joined(_advertiser_of_campaigns(adv, camp), camp)
 
 
 class ServingData:
@@ -80,15 +85,11 @@ class ServingData:
             manifest = json.loads(f.read())
         self.as_of = dt.date.fromisoformat(manifest["as_of_now"])
         adv, camp = _online_tables(root, self.snapshot)
-        self.advertisers = adv
         self.advertiser_ids = adv.advertiser_id.to_numpy(np.int64)
-        self.campaigns = camp
         self.campaign_ids = camp.campaign_id.to_numpy(np.int64)
-        self.campaign_adv_row = np.searchsorted(self.advertiser_ids,
-                                                camp.advertiser_id.to_numpy(np.int64))
         self.camp_start, self.camp_count = _offsets(camp.advertiser_id.to_numpy(np.int64),
                                                     self.advertiser_ids)
-        adv_of_camp = adv.iloc[self.campaign_adv_row].reset_index(drop=True)
+        adv_of_camp = _advertiser_of_campaigns(adv, camp)
         self.observed: ObservedCampaigns = observe(camp, adv_of_camp)
         self.has_catalog = adv_of_camp.has_product_catalog.fillna(False).to_numpy(bool)
         self.context = _joined(adv_of_camp, camp)
