@@ -346,41 +346,19 @@ def host_serve(args) -> None:
     import ray
     from ray import serve
 
-    from serving.app import deploy
-    from serving.config import APP_NAME, ServeConfig
+    from serving.app import deploy, direct_ingress_port
+    from serving.config import ServeConfig
 
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     cfg = ServeConfig(**json.loads(args.serve_config))
     deploy(cfg, cfg.model_version)
     direct = None
     if os.environ.get("RAY_SERVE_THROUGHPUT_OPTIMIZED") == "1":
-        direct = _direct_port(APP_NAME)
+        direct = direct_ingress_port()
     print("READY " + json.dumps({"proxy": cfg.grpc_port, "direct": direct}), flush=True)
     sys.stdin.readline()
     serve.shutdown()
     ray.shutdown()
-
-
-def _direct_port(app: str, timeout_s: float = 120.0) -> int:
-    """The gRPC port the app's ingress replica serves on itself (direct ingress), as the
-    controller publishes it to load balancers (its target groups)."""
-    import ray
-    from ray.serve._private.common import RequestProtocol
-    from ray.serve._private.constants import (RAY_SERVE_DIRECT_INGRESS_MAX_GRPC_PORT,
-                                              RAY_SERVE_DIRECT_INGRESS_MIN_GRPC_PORT)
-    from ray.serve.context import _get_global_client
-
-    controller = _get_global_client()._controller
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        groups = ray.get(controller.get_target_groups.remote(app))
-        ports = [t.port for g in groups if g.protocol == RequestProtocol.GRPC for t in g.targets
-                 if RAY_SERVE_DIRECT_INGRESS_MIN_GRPC_PORT <= t.port
-                 <= RAY_SERVE_DIRECT_INGRESS_MAX_GRPC_PORT]
-        if ports:
-            return ports[0]
-        time.sleep(0.5)
-    raise TimeoutError(f"no direct-ingress gRPC port for app {app!r} after {timeout_s:g} s")
 
 
 def _free_port() -> int:

@@ -12,7 +12,10 @@ replicas, which load the version aside and swap one reference.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
+import ray
 from ray import serve
 from ray.serve.config import gRPCOptions
 from ray.serve.handle import DeploymentHandle
@@ -156,3 +159,26 @@ def deploy(cfg: ServeConfig, version: str | None = None) -> str:
     serve.start(grpc_options=grpc_options(cfg))
     serve.run(build(cfg, version), name=APP_NAME, route_prefix="/", blocking=False)
     return version
+
+
+def direct_ingress_port(app: str = APP_NAME, timeout_s: float = 120.0) -> int:
+    """The gRPC port the app's ingress replica serves on itself with direct ingress
+    (RAY_SERVE_THROUGHPUT_OPTIMIZED=1), as the controller publishes it to load balancers (its
+    target groups). A replica that restarts may come back on another port: clients ask again."""
+    from ray.serve._private.common import RequestProtocol
+    from ray.serve._private.constants import (
+        RAY_SERVE_DIRECT_INGRESS_MAX_GRPC_PORT, RAY_SERVE_DIRECT_INGRESS_MIN_GRPC_PORT,
+    )
+    from ray.serve.context import _get_global_client
+
+    controller = _get_global_client()._controller
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        groups = ray.get(controller.get_target_groups.remote(app))
+        ports = [t.port for g in groups if g.protocol == RequestProtocol.GRPC for t in g.targets
+                 if RAY_SERVE_DIRECT_INGRESS_MIN_GRPC_PORT <= t.port
+                 <= RAY_SERVE_DIRECT_INGRESS_MAX_GRPC_PORT]
+        if ports:
+            return ports[0]
+        time.sleep(0.5)
+    raise TimeoutError(f"no direct-ingress gRPC port for app {app!r} after {timeout_s:g} s")

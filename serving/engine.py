@@ -210,11 +210,8 @@ class Engine:
         """The chosen items in rank order, as plain dicts, and the impressions to log."""
         surf = self.policy.surface(plan.surface)
         impact = scores["impact"]
-        # an impact counts relative to this account's typical candidate: accounts differ by
-        # orders of magnitude, and the exploration temperature is in score units
-        positive = np.maximum(impact[:, 1], 0.0)
-        scale = float(positive.mean()) if len(positive) and positive.mean() > 0 else 1.0
-        s = scoring.score(scores["p_adopt"], scores["p_dismiss"], impact[:, 1], scale,
+        s = scoring.score(scores["p_adopt"], scores["p_dismiss"], impact[:, 1],
+                          scoring.impact_scale(impact[:, 1]),
                           plan.category, plan.surface, self.policy)
         available = scoring.available_impact(impact[:, 1], plan.campaign_id, plan.action_type)
         chosen = slate.choose(s, plan.category, plan.k, surf.temperature, surf.max_per_category,

@@ -28,8 +28,22 @@ def category_values(category: np.ndarray, cfg: PolicyConfig) -> np.ndarray:
     return cfg.platform_value.as_array()[_CATEGORY_ORDER[pos]]
 
 
-def score(p_adopt: np.ndarray, p_dismiss: np.ndarray, impact: np.ndarray, impact_scale: float,
-          category: np.ndarray, surface: str, cfg: PolicyConfig) -> np.ndarray:
+def impact_scale(impact: np.ndarray, group: np.ndarray | None = None) -> np.ndarray:
+    """What counts as a typical impact, for each candidate: the mean positive expected impact of
+    its group's candidates (one account's request; one group when `group` is None), and 1 where
+    that is 0. Accounts differ by orders of magnitude, and the exploration temperature is in
+    score units, so impacts are weighed relative to the account's own."""
+    positive = np.maximum(np.asarray(impact, float), 0.0)
+    if group is None:
+        group = np.zeros(len(positive), np.int64)
+    _, code = np.unique(group, return_inverse=True)
+    mean = np.bincount(code, weights=positive) / np.maximum(np.bincount(code), 1)
+    return np.where(mean > 0, mean, 1.0)[code]
+
+
+def score(p_adopt: np.ndarray, p_dismiss: np.ndarray, impact: np.ndarray,
+          impact_scale: float | np.ndarray, category: np.ndarray, surface: str,
+          cfg: PolicyConfig) -> np.ndarray:
     """Score of each candidate on `surface`, in score units (dimensionless, typically 0 to 0.5):
 
         w_impact · p_adopt · max(impact / impact_scale, 0)
@@ -37,13 +51,14 @@ def score(p_adopt: np.ndarray, p_dismiss: np.ndarray, impact: np.ndarray, impact
       − w_dismiss · p_dismiss
 
     `p_adopt` and `p_dismiss` are probabilities; `impact` is the expected impact if adopted in
-    any unit (e.g. conversions per 14 days) and `impact_scale` (> 0, same unit) is what counts
-    as a typical impact for this account, so a relative impact of 1 weighs like a platform value
-    of 1. Negative expected impacts are clipped to 0: the dismissal term, not a negative gain,
-    keeps harmful items down.
+    any unit (e.g. conversions per 14 days) and `impact_scale` (> 0, same unit; one value or
+    one per candidate, see impact_scale) is what counts as a typical impact for this account, so
+    a relative impact of 1 weighs like a platform value of 1. Negative expected impacts are
+    clipped to 0: the dismissal term, not a negative gain, keeps harmful items down.
     """
-    if not impact_scale > 0:
-        raise ValueError(f"impact_scale must be > 0, got {impact_scale}")
+    impact_scale = np.asarray(impact_scale, float)
+    if not (impact_scale > 0).all():
+        raise ValueError(f"impact_scale must be > 0, got {impact_scale.min()}")
     w = cfg.surface(surface)
     p_adopt = np.asarray(p_adopt, float)
     relative = np.maximum(np.asarray(impact, float) / impact_scale, 0.0)

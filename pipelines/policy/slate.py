@@ -1,14 +1,6 @@
 """One slate for one request: Plackett–Luce sampling without replacement, with a cap on items
-per category, and the exact probability of every step.
-
-At each step an item is drawn with probability ∝ exp(score / T) among the items still allowed:
-not yet placed, and of a category that has fewer than `max_per_category` items in the slate.
-Drawing is done with the Gumbel-top-k trick: perturb score / T once with Gumbel noise and walk
-the items in descending order, skipping those whose category is full. That is exact here
-because an item that stops being allowed never becomes allowed again, so every step is an argmax
-of independent Gumbels (truncated at a common bound) over a subset of the previous step's set,
-which is a softmax over that subset. Without a binding cap this is plackett_luce.sample on one
-group, draw for draw, given the same uniforms.
+per category and the exact probability of every step (plackett_luce.sample on one group: the
+simulator draws a day's slates with the same code).
 """
 
 from __future__ import annotations
@@ -16,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from pipelines.policy import plackett_luce
 
 
 @dataclass(frozen=True)
@@ -58,47 +52,7 @@ def choose(scores: np.ndarray, category: np.ndarray, k: int, temperature: float,
     category = np.asarray(category)
     if category.shape != scores.shape:
         raise ValueError(f"category has shape {category.shape}, scores {scores.shape}")
-    if temperature > 0:
-        logits = scores / temperature
-        key = logits - np.log(-np.log(rng.uniform(size=n)))
-    else:
-        logits, key = scores, scores
-    chosen = _walk(np.argsort(-key, kind="stable"), category, k, max_per_category)
-    if temperature == 0:
-        return Slate(chosen, np.ones(len(chosen)))
-    return Slate(chosen, _step_propensities(logits, category, chosen, max_per_category))
-
-
-def _walk(order: np.ndarray, category: np.ndarray, k: int, max_per_category: int) -> np.ndarray:
-    """The first `k` items of `order` whose category is not yet full. Usually k steps; more only
-    where the best items crowd into capped categories."""
-    chosen: list[int] = []
-    filled: dict = {}
-    for i in order.tolist():
-        c = category[i]
-        if filled.get(c, 0) < max_per_category:
-            chosen.append(i)
-            filled[c] = filled.get(c, 0) + 1
-            if len(chosen) == k:
-                break
-    return np.array(chosen, dtype=np.int64)
-
-
-def _step_propensities(logits: np.ndarray, category: np.ndarray, chosen: np.ndarray,
-                       max_per_category: int) -> np.ndarray:
-    """Probability of each chosen item at its step: softmax of the logits over the items
-    allowed at that step (a steps × candidates matrix; a slate has at most a few dozen steps).
-    Only the slate's own categories can be full, so only they are compared."""
-    k = len(chosen)
-    steps = np.arange(k)
-    position = np.full(len(logits), k)
-    position[chosen] = steps
-    labels = np.unique(category[chosen])
-    onehot = category[chosen][:, None] == labels[None, :]  # step × slate category
-    member = category[None, :] == labels[:, None]  # slate category × candidate
-    full = (np.cumsum(onehot, axis=0) - onehot) >= max_per_category  # full before the step
-    blocked = (full.astype(float) @ member.astype(float)) > 0
-    allowed = (position[None, :] >= steps[:, None]) & ~blocked
-    masked = np.where(allowed, logits[None, :], -np.inf)
-    w = np.exp(masked - masked.max(axis=1, keepdims=True))  # each step's own max: no underflow
-    return w[steps, chosen] / w.sum(axis=1)
+    uniforms = rng.uniform(size=n) if temperature > 0 else None
+    s = plackett_luce.sample(scores, np.zeros(n, np.int64), np.array([k]), temperature,
+                             uniforms, category, max_per_category)
+    return Slate(s.index, s.propensity)

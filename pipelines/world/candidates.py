@@ -85,9 +85,9 @@ def _entity_rows(seed, day, sess, crow, cs, ents: TrendEntities, trending, trend
 def build(seed: int, day: int, session_adv: np.ndarray, cs: CampaignState, acct: AccountFlags,
           adv: AdvertiserState, products: Products, product_start: np.ndarray,
           product_count: np.ndarray, camp_start: np.ndarray, camp_count: np.ndarray,
-          keywords: TrendEntities, interests: TrendEntities, market: Market,
-          blocked: dict[int, int]) -> Candidates:
-    """Every eligible (campaign, item) for the day's sessions, minus items in a cool-down."""
+          keywords: TrendEntities, interests: TrendEntities, market: Market) -> Candidates:
+    """Every (campaign, item) that applies to the day's sessions' campaigns; the policy's
+    business rules (cool-downs, snoozes) come after."""
     sess, crow = _session_campaigns(session_adv, cs, camp_start, camp_count)
     g = len(GENERIC_ACTION)
     parts = [(np.repeat(sess, g), np.repeat(crow, g), np.tile(GENERIC_ACTION, len(crow)),
@@ -120,7 +120,4 @@ def build(seed: int, day: int, session_adv: np.ndarray, cs: CampaignState, acct:
     season = dt.date(today.year, 10, 1) <= today <= dt.date(today.year, 12, 20)
     ok = applicable(cs.take(rows), acct.take(rows), adv.has_catalog[cs.adv[rows]], cand.action,
                     in_season=season)
-    if blocked:
-        keys = item_keys(cs.campaign_id[rows], cand.item_id)
-        ok &= np.fromiter((blocked.get(k, -1) < day for k in keys.tolist()), bool, len(keys))
     return cand.select(ok)

@@ -16,7 +16,8 @@ from typing import Callable
 import numpy as np
 import pyarrow as pa
 
-from pipelines.policy import plackett_luce
+from pipelines.policy import eligibility, plackett_luce
+from pipelines.policy.eligibility import CandidateSet
 from pipelines.world import candidates as cand_mod
 from pipelines.world import oracle, performance, population, schema
 from pipelines.world import random as wr
@@ -24,16 +25,15 @@ from pipelines.world.catalog import product_catalog
 from pipelines.world.effects import AccountFlags, apply_actions
 from pipelines.world.entities import TrendEntities, interests, keywords
 from pipelines.world.market import Market, build_market
+from pipelines.world.platform_log import PlatformLog, epoch_ms
 from pipelines.world.policies import Policy, PolicyView
 from pipelines.world.state import AdvertiserState, CampaignState, put
 from pipelines.world.taxonomy import (
     ACTION_CATEGORY, ACTION_EFFORT, ACTION_INDEX, ACTION_TYPES, CATEGORIES, CHANNELS, COUNTRIES,
-    DISMISS_REASONS, OBJECTIVES, OUTCOMES, SLATE_SIZE, SURFACES, TIERS, VERTICALS,
+    DISMISS_REASONS, OBJECTIVES, OUTCOMES, SURFACES, TIERS, VERTICALS,
 )
 
 WARMUP_DAYS = 30  # days run before the world's start so rolling windows are full on day 0
-DISMISS_COOLDOWN = 30  # the rule engine never re-shows a dismissed item for 30 days
-SNOOZE_DAYS = 14
 NAG_WINDOW = 21
 PATIENCE_LOSS = 0.08  # per dismissal
 PATIENCE_NAG_LOSS = 0.03  # per showing of an item already shown twice in the nag window
@@ -42,6 +42,10 @@ PAGES = ("overview", "campaigns", "ads", "audiences", "keywords", "billing", "re
          "recommendations")
 PAGE_PROBS = np.array([0.25, 0.22, 0.14, 0.08, 0.08, 0.05, 0.10, 0.08])
 TRACKING_NAMES = ("none", "pixel", "pixel_and_server")
+
+
+_ACTION_NAMES = np.array([a.name for a in ACTION_TYPES])
+_CATEGORY_NAMES = np.array(CATEGORIES)
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,7 @@ class BlockSimulation:
         self.value_ring = np.zeros((n, 7))
         self.conv_ring_rep = np.zeros((n, 7))
         self.pending: list[dict[str, np.ndarray]] = []
-        self.blocked: dict[int, int] = {}
+        self.platform_log = PlatformLog(policy.config)
         self.shows: dict[int, list[int]] = defaultdict(list)
         self.perf, self.events, self.imps, self.imp_truth = (_Recorder() for _ in range(4))
         self.totals = defaultdict(float)
@@ -296,8 +300,8 @@ class BlockSimulation:
             return
         c = cand_mod.build(self.seed, day, s_adv, self.cs, self.acct(), self.adv, self.products,
                            self.prod_start, self.prod_count, self.camp_start, self.camp_count,
-                           self.spec.keywords, self.spec.interests, self.spec.market,
-                           self.blocked)
+                           self.spec.keywords, self.spec.interests, self.spec.market)
+        c = c.select(self._eligible(c, s_surface[c.session], day))
         if len(c) == 0:
             return
         surface = s_surface[c.session]
@@ -305,12 +309,60 @@ class BlockSimulation:
                           truth=lambda: self._truth(c, day, surface, np.ones(len(c))))
         scores = self.policy.scores(view)
         ids = self.adv.advertiser_id[s_adv]
-        k = np.array([SLATE_SIZE[s] for s in SURFACES])[s_surface]
         u = self._u("slate.explore", ids[c.session], s_surface[c.session], c.item_id,
                     self.cs.campaign_id[c.crow], day)
-        slates = plackett_luce.sample(scores, c.session, k, self.policy.temperature, u)
+        slates = self._slates(scores, c, s_surface, u)
         shown = c.select(slates.index)
         self._respond(day, shown, slates, s_adv, s_surface, scores[slates.index])
+
+    def _eligible(self, c: cand_mod.Candidates, surface: np.ndarray, day: int) -> np.ndarray:
+        """The policy config's business rules (cool-downs, snoozes, re-show window) against
+        the platform's log as of the start of `day`."""
+        now_ms = int(epoch_ms(self._timestamp(day, 0)))
+        history = self.platform_log.history(now_ms)
+        ok = np.zeros(len(c), bool)
+        for i, name in enumerate(SURFACES):
+            m = surface == i
+            if m.any():
+                rows = c.crow[m]
+                cands = CandidateSet(
+                    self.cs.campaign_id[rows], c.item_id[m], _ACTION_NAMES[c.action[m]],
+                    _CATEGORY_NAMES[ACTION_CATEGORY[c.action[m]]], self.cs.active[rows],
+                    # rules.applicable already drops one-shot actions once done
+                    np.zeros(len(rows), bool))
+                ok[m] = eligibility.eligible(cands, history, name, now_ms,
+                                             self.policy.config)[0]
+        return ok
+
+    def _slates(self, scores: np.ndarray, c: cand_mod.Candidates, s_surface: np.ndarray,
+                u: np.ndarray) -> plackett_luce.Slates:
+        """Every session's slate, drawn per surface at that surface's size, diversity cap and
+        temperature. Each account has at most one session per surface a day, so the daily cap
+        leaves the whole default slate (the config keeps default_items <= daily_cap). An
+        account's sessions of a day come in SURFACES order, minutes apart, so with a re-show
+        window an item shown on one surface is not eligible on the next."""
+        cfg = self.policy.config
+        k = np.array([cfg.surface(s).default_items for s in SURFACES])[s_surface]
+        category = ACTION_CATEGORY[c.action]
+        keys = cand_mod.item_keys(self.cs.campaign_id[c.crow], c.item_id)
+        shown_today = np.zeros(0, np.int64)
+        parts = []
+        for i, name in enumerate(SURFACES):
+            m = np.flatnonzero(s_surface[c.session] == i)
+            if cfg.reshow_after_days > 0:
+                m = m[~np.isin(keys[m], shown_today)]
+            if len(m) == 0:
+                continue
+            surf = cfg.surface(name)
+            s = plackett_luce.sample(scores[m], c.session[m], k, surf.temperature, u[m],
+                                     category[m], surf.max_per_category)
+            parts.append(plackett_luce.Slates(m[s.index], s.group, s.position, s.propensity,
+                                              s.slate_propensity))
+            shown_today = np.r_[shown_today, keys[m[s.index]]]
+        cols = [np.concatenate(x) for x in zip(*((p.index, p.group, p.position, p.propensity,
+                                                  p.slate_propensity) for p in parts))]
+        order = np.lexsort((cols[2], cols[1]))
+        return plackett_luce.Slates(*(col[order] for col in cols))
 
     def _respond(self, day, shown, slates, s_adv, s_surface, scores) -> None:
         sess = slates.group
@@ -379,14 +431,18 @@ class BlockSimulation:
         self.totals["expected_profit"] += (truth["p_adopt"] * truth["delta_profit"]).sum()
         self.totals["realised_profit"] += real["delta_profit"][adopted].sum()
         self.totals["realised_conversions"] += real["delta_conversions"][adopted].sum()
-        # the world's memory of what it was shown and said
-        keys = cand_mod.item_keys(campaign_id, shown.item_id).tolist()
-        for k, o in zip(keys, outcome.tolist()):
+        # the advertiser's memory of what they were shown (nagging), and the platform's log
+        for k in cand_mod.item_keys(campaign_id, shown.item_id).tolist():
             self.shows[k].append(day)
-            if o == 1:
-                self.blocked[k] = day + DISMISS_COOLDOWN
-            elif o == 2:
-                self.blocked[k] = day + SNOOZE_DAYS
+        self.platform_log.add_impressions(campaign_id, shown.item_id,
+                                          np.array(SURFACES)[surface], epoch_ms(shown_at))
+        answered = outcome <= 2  # adopted, dismissed, snoozed: what blocks an item
+        self.platform_log.add_feedback(
+            campaign_id[answered], shown.item_id[answered],
+            _ACTION_NAMES[shown.action[answered]],
+            np.array(["applied", "dismissed", "snoozed"])[outcome[answered]],
+            np.where(outcome[answered] == 1, np.array(DISMISS_REASONS)[reason[answered]], ""),
+            epoch_ms(responded_at[answered]))
         np.subtract.at(self.adv.patience, adv_row,
                        PATIENCE_LOSS * (outcome == 1) + PATIENCE_NAG_LOSS * (truth["nag"] >= 2))
         self.adv.patience = np.maximum(self.adv.patience, 0.0)

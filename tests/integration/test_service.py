@@ -1,4 +1,10 @@
-"""The guidance service on the shared Ray cluster, through a real gRPC channel as a client."""
+"""The guidance service on the shared Ray cluster, through a real gRPC channel as a client.
+
+By default the tests talk to Serve's gRPC proxy. With RAY_SERVE_THROUGHPUT_OPTIMIZED=1 in the
+environment (set before the cluster starts: `make test` runs this module a second time so),
+they talk to the ingress replica's own port instead (direct ingress), found as a load balancer
+finds it, and again after that replica is killed.
+"""
 
 from __future__ import annotations
 
@@ -21,12 +27,13 @@ from pipelines.feedback.log import open_log
 from pipelines.registry import store
 from pipelines.storage.root import Root
 from serving import auth
-from serving.app import deploy
+from serving.app import deploy, direct_ingress_port
 from serving.config import ServeConfig
 from serving.gen.guidance.v1 import guidance_pb2 as pb
 from serving.gen.guidance.v1 import guidance_pb2_grpc as pb_grpc
 from serving.run import watch_step
 
+DIRECT = os.environ.get("RAY_SERVE_THROUGHPUT_OPTIMIZED") == "1"
 SURFACES = ("SURFACE_ADS_MANAGER", "SURFACE_BUSINESS_ASSISTANT", "SURFACE_NOTIFICATION",
             "SURFACE_SALES_WORKFLOW")
 
@@ -46,16 +53,26 @@ def service(served_root):
     cfg = ServeConfig(root=served_root, grpc_port=_free_port(), ranker="deployment",
                       ranking_timeout_s=2.0)
     version = deploy(cfg)
-    channel = grpc.insecure_channel(f"localhost:{cfg.grpc_port}")
     tokens = {
         "all": auth.create(root, "tests", [], all_advertisers=True),
         "one": auth.create(root, "one account", [ids[0]]),
         "book": auth.create(root, "rep", ids[:6], book="rep-1"),
     }
-    yield {"cfg": cfg, "root": root, "ids": ids, "version": version, "tokens": tokens,
-           "stub": pb_grpc.GuidanceServiceStub(channel), "channel": channel}
-    channel.close()
+    service = {"cfg": cfg, "root": root, "ids": ids, "version": version, "tokens": tokens}
+    _connect(service)
+    yield service
+    service["channel"].close()
     serve.shutdown()
+
+
+def _connect(service):
+    """(Re)open the client channel: to the proxy, or to the ingress replica's own port."""
+    if "channel" in service:
+        service["channel"].close()
+    port = direct_ingress_port() if DIRECT else service["cfg"].grpc_port
+    service["address"] = f"localhost:{port}"
+    service["channel"] = grpc.insecure_channel(service["address"])
+    service["stub"] = pb_grpc.GuidanceServiceStub(service["channel"])
 
 
 def _md(service, which="all"):
@@ -289,20 +306,22 @@ def test_acknowledged_feedback_survives_a_sigkilled_replica(service):
     _, events = open_log(service["cfg"].log_uri()).history(adv, 0)
     logged = {e.event_id for e in events}
     assert set(acked) <= logged
-    # the service comes back
+    # the service comes back (with direct ingress, on the new replica's port)
     deadline = time.time() + 90
     while time.time() < deadline:
         try:
+            if DIRECT:
+                _connect(service)
             _recommend(service, service["ids"][10])
             break
-        except grpc.RpcError:
+        except (grpc.RpcError, TimeoutError):
             time.sleep(0.5)
     else:
         pytest.fail("the ingress did not come back")
 
 
 def test_cli_recommend(service):
-    addr = f"localhost:{service['cfg'].grpc_port}"
+    addr = service["address"]
     out = CliRunner().invoke(cli, ["recommend", "--advertiser", str(service["ids"][11]),
                                    "--address", addr, "--token", service["tokens"]["all"]])
     assert out.exit_code == 0, out.output

@@ -59,3 +59,30 @@ def test_slates_shorter_than_k_take_every_candidate():
     s = pl.sample(np.array([0.0, 1.0]), np.zeros(2, int), np.array([5]), 1.0, np.full(2, 0.3))
     assert sorted(s.index.tolist()) == [0, 1]
     assert s.propensity[-1] == pytest.approx(1.0)
+
+
+def test_capped_groups_log_the_exact_steps_of_each_slate():
+    from tests.unit.test_policy import naive_slate_probability
+
+    rng = np.random.default_rng(5)
+    sizes = [7, 1, 9, 4]
+    group = np.repeat(np.arange(4), sizes)
+    cats = rng.choice(list("abc"), size=len(group), p=[0.6, 0.3, 0.1])
+    for _ in range(50):
+        scores = rng.normal(size=len(group)) * 2
+        s = pl.sample(scores, group, np.array([4, 3, 5, 2]), 0.6, rng.uniform(size=len(group)),
+                      cats, 2)
+        for g in range(4):
+            mine = s.group == g
+            idx = s.index[mine]
+            local, pool = idx - np.flatnonzero(group == g)[0], group == g
+            assert max(np.unique(cats[idx], return_counts=True)[1], default=0) <= 2
+            steps = [naive_slate_probability(scores[pool], cats[pool], local[: j + 1], 0.6, 2)
+                     for j in range(len(local))]
+            np.testing.assert_allclose(s.slate_propensity[mine], steps, rtol=1e-9)
+
+
+def test_greedy_with_a_cap_skips_full_categories():
+    scores = np.array([0.9, 0.8, 0.7, 0.1, 0.05])
+    s = pl.sample(scores, np.zeros(5, int), np.array([3]), 0.0, None, np.array(list("aaabb")), 2)
+    assert s.index.tolist() == [0, 1, 3] and s.propensity.tolist() == [1.0, 1.0, 1.0]

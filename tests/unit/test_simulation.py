@@ -7,9 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.world.policies import LoggingPolicy, OraclePolicy, RandomPolicy
+from pipelines.policy.config import PolicyConfig
+from pipelines.world.policies import (
+    LoggingPolicy, OraclePolicy, RandomPolicy, ScoredPolicy, true_predictions,
+)
 from pipelines.world.simulate import simulate_block, world_spec
-from pipelines.world.taxonomy import SURFACES
+from pipelines.world.taxonomy import ACTION_TYPES, SURFACES
+from tests.unit.test_policy import naive_slate_probability
 from tests.unit.test_plackett_luce import naive_step_probs
 
 SPEC = world_spec(11, dt.date(2025, 10, 1), 40)
@@ -19,7 +23,7 @@ SPEC = world_spec(11, dt.date(2025, 10, 1), 40)
 class Recording:
     """The logging policy, keeping every candidate it scored."""
 
-    inner: LoggingPolicy = field(default_factory=LoggingPolicy)
+    inner: object = field(default_factory=LoggingPolicy)
     rows: list = field(default_factory=list)
 
     @property
@@ -27,8 +31,8 @@ class Recording:
         return self.inner.name
 
     @property
-    def temperature(self):
-        return self.inner.temperature
+    def config(self):
+        return self.inner.config
 
     def scores(self, view):
         s = self.inner.scores(view)
@@ -36,6 +40,7 @@ class Recording:
             "day": view.day, "advertiser_id": view.observed.advertiser_id,
             "surface": np.array(SURFACES)[view.surface],
             "campaign_id": view.observed.campaign_id, "item_id": view.candidates.item_id,
+            "action_type": np.array([a.name for a in ACTION_TYPES])[view.candidates.action],
             "score": s}))
         return s
 
@@ -60,7 +65,8 @@ def test_logged_propensities_match_the_logging_policys_own_computation(logged):
         slate = slate.sort_values("position")
         order = [int(pool.index[(pool.campaign_id == c) & (pool.item_id == i)][0])
                  for c, i in zip(slate.campaign_id, slate.item_id)]
-        expected = naive_step_probs(pool.score.to_numpy(), LoggingPolicy().temperature, order)
+        temperature = LoggingPolicy().config.surface(surface).temperature
+        expected = naive_step_probs(pool.score.to_numpy(), temperature, order)
         np.testing.assert_allclose(slate.propensity, expected, rtol=1e-9)
         np.testing.assert_allclose(slate.slate_propensity, np.cumprod(expected), rtol=1e-9)
         checked += 1
@@ -139,3 +145,80 @@ def test_adoption_is_partly_predictable_and_partly_hidden(logged):
                           test.rate.fillna(y[half.to_numpy()].mean()).to_numpy())
     assert 0.70 < oracle_auc < 0.95
     assert 0.55 < observable_auc < oracle_auc - 0.05
+
+
+@pytest.fixture(scope="module")
+def scored():
+    """The service's policy (default PolicyConfig: re-show window, cool-downs by reason,
+    diversity caps, per-surface temperatures) over the world's true probabilities."""
+    policy = Recording(ScoredPolicy(true_predictions))
+    out = simulate_block(SPEC, np.arange(250), policy)
+    return out, pd.concat(policy.rows, ignore_index=True)
+
+
+def test_the_world_runs_the_services_business_rules(scored):
+    out, _ = scored
+    cfg = PolicyConfig()
+    imp = out.tables["impressions"].to_pandas().sort_values("shown_at")
+    cat = {a.name: a.category for a in ACTION_TYPES}
+    imp["category"] = imp.action_type.map(cat)
+    per_cat = imp.groupby(["slate_id", "category"]).size().reset_index(name="n")
+    per_cat["cap"] = per_cat.slate_id.map(imp.groupby("slate_id").surface.first()).map(
+        lambda s: cfg.surface(s).max_per_category)
+    assert (per_cat.n <= per_cat.cap).all()
+    assert per_cat.n.gt(1).any()  # more than one item of a category does happen
+    sizes = imp.groupby("slate_id").agg(n=("position", "size"), surface=("surface", "first"))
+    assert (sizes.n <= sizes.surface.map(lambda s: cfg.surface(s).default_items)).all()
+    checked = 0
+    block = {"dismissed": None, "snoozed": cfg.default_snooze_days,
+             "adopted": cfg.applied_cooldown_days}
+    for _, shows in imp.groupby(["campaign_id", "item_id"]):
+        gaps = shows.shown_at.diff().dt.total_seconds().iloc[1:] / 86400
+        assert (gaps >= cfg.reshow_after_days - 1).all()  # days are whole: a visit's hour varies
+        answered = shows.iloc[:-1]
+        for (_, row), later in zip(answered.iterrows(), shows.shown_at.iloc[1:]):
+            if row.outcome in block:
+                # nothing is shown within the block after the answer; the world decides a
+                # day's eligibility at its start, so an answer counts from the next day on
+                days = block[row.outcome] or cfg.cooldown_days(row.dismiss_reason)
+                assert later.normalize() <= row.responded_at.normalize() or (
+                    later - row.responded_at).total_seconds() / 86400 >= days - 1
+                checked += 1
+    assert checked > 0
+
+
+def test_the_world_logs_the_exact_capped_propensities(scored):
+    out, cands = scored
+    cfg = PolicyConfig()
+    cat = {a.name: a.category for a in ACTION_TYPES}
+    imp = out.tables["impressions"].to_pandas()
+    imp["day"] = (imp.shown_at.dt.normalize() - pd.Timestamp(SPEC.start, tz="UTC")).dt.days
+    imp["key"] = imp.campaign_id * 10**8 + imp.item_id
+    cands = cands.assign(key=cands.campaign_id * 10**8 + cands.item_id)
+    checked = 0
+    for (day, adv, surface), slate in imp.groupby(["day", "advertiser_id", "surface"]):
+        surf = cfg.surface(surface)
+        if surf.temperature == 0 or checked >= 150:
+            continue
+        earlier = imp[(imp.day == day) & (imp.advertiser_id == adv)
+                      & (imp.surface.map(SURFACES.index) < SURFACES.index(surface))]
+        pool = cands[(cands.day == day) & (cands.advertiser_id == adv)
+                     & (cands.surface == surface)
+                     & ~cands.key.isin(earlier.key)].reset_index(drop=True)
+        slate = slate.sort_values("position")
+        order = [int(pool.index[(pool.campaign_id == c) & (pool.item_id == i)][0])
+                 for c, i in zip(slate.campaign_id, slate.item_id)]
+        cats = pool.action_type.map(cat).to_numpy()
+        expected = [naive_slate_probability(pool.score.to_numpy(), cats, order[: j + 1],
+                                            surf.temperature, surf.max_per_category)
+                    for j in range(len(order))]
+        np.testing.assert_allclose(slate.slate_propensity, expected, rtol=1e-7)
+        checked += 1
+    assert checked == 150
+
+
+def test_the_services_score_on_true_predictions_beats_the_rules(scored):
+    log = simulate_block(SPEC, np.arange(250), LoggingPolicy()).totals
+    mine = scored[0].totals
+    assert mine["expected_profit"] > 1.5 * log["expected_profit"]
+    assert mine["dismissals"] / mine["impressions"] < log["dismissals"] / log["impressions"]
