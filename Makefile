@@ -28,6 +28,9 @@ demo: $(STAMP)
 test: $(STAMP) lint-proto
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+	# the service tests again through direct ingress: clients on the ingress replica's own port
+	RAY_SERVE_THROUGHPUT_OPTIMIZED=1 RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S=1 \
+		$(BIN)/python -m pytest -q tests/integration/test_service.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

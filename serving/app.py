@@ -18,7 +18,9 @@ import numpy as np
 import ray
 from ray import serve
 from ray.serve.config import gRPCOptions
+from ray.serve.context import _get_global_client
 from ray.serve.handle import DeploymentHandle
+from ray.serve.schema import ApplicationStatus, ServeDeploySchema
 
 from grpc_health.v1 import health_pb2
 from pipelines.registry import store
@@ -152,13 +154,44 @@ def grpc_options(cfg: ServeConfig) -> gRPCOptions:
                        request_timeout_s=cfg.request_timeout_s)
 
 
-def deploy(cfg: ServeConfig, version: str | None = None) -> str:
-    """Start Serve (if needed) with the gRPC proxy and deploy or update the app; a new version
-    of an app already running is a `user_config` change: replicas reconfigure in place."""
+def deploy_schema(cfg: ServeConfig, version: str) -> ServeDeploySchema:
+    """The app as `serve deploy` takes it. The model version travels only in the deployments'
+    `user_config`, never in the builder's args: Serve restarts replicas when an app's args
+    change, and only reconfigures them in place when nothing but `user_config` does."""
+    uc = user_config(cfg, version)
+    deployments = [{"name": "GuidanceIngress", "user_config": uc}]
+    if cfg.ranker == "deployment":
+        deployments.append({"name": "Ranker", "user_config": uc})
+    return ServeDeploySchema(
+        grpc_options={"port": cfg.grpc_port, "grpc_servicer_functions": SERVICERS,
+                      "request_timeout_s": cfg.request_timeout_s},
+        applications=[{"name": APP_NAME, "route_prefix": "/",
+                       "import_path": "serving.app:app_builder",
+                       "args": cfg.model_dump(mode="json", exclude={"model_version"}),
+                       "deployments": deployments}])
+
+
+def deploy(cfg: ServeConfig, version: str | None = None, timeout_s: float = 600.0) -> str:
+    """Start Serve (if needed) with the gRPC proxy and deploy or update the app through the
+    declarative API (what `serve deploy` does), then wait until it runs. A new model version
+    of a running app is a `user_config` change: live replicas reconfigure in place, so a
+    client of the proxy or of a replica's own port (direct ingress) sees no restart. The
+    imperative `serve.run` would not do: it gives every call a new code version, which rolls
+    the replicas over."""
     version = version or cfg.model_version or store.current(Root(cfg.root))
     serve.start(grpc_options=grpc_options(cfg))
-    serve.run(build(cfg, version), name=APP_NAME, route_prefix="/", blocking=False)
-    return version
+    asked = time.time()
+    _get_global_client().deploy_apps(deploy_schema(cfg, version))
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        app = serve.status().applications.get(APP_NAME)
+        if app is not None and app.last_deployed_time_s >= asked - 1:
+            if app.status == ApplicationStatus.RUNNING:
+                return version
+            if app.status == ApplicationStatus.DEPLOY_FAILED:
+                raise RuntimeError(f"deploying {APP_NAME} failed: {app.message}")
+        time.sleep(0.2)
+    raise TimeoutError(f"{APP_NAME} was not running {timeout_s:g} s after deploying {version}")
 
 
 def direct_ingress_port(app: str = APP_NAME, timeout_s: float = 120.0) -> int:

@@ -253,6 +253,7 @@ def test_hot_swap_under_load_fails_no_request(service):
     new = store.publish(root, files, {k: v for k, v in meta.items()
                                       if k not in ("files", "version")},
                         version=f"{meta['version']}-b")
+    before = _replica_pids("GuidanceIngress")
     stop, failures, seen = threading.Event(), [], []
     threads = [threading.Thread(target=_hammer, args=(service, stop, failures, seen))
                for _ in range(3)]
@@ -269,6 +270,7 @@ def test_hot_swap_under_load_fails_no_request(service):
         t.join()
     assert not failures, failures[:3]
     assert seen[-1][0] == new
+    assert _replica_pids("GuidanceIngress") == before  # reconfigured in place, not restarted
     service["version"] = new
 
 
