@@ -359,6 +359,8 @@ class BlockSimulation:
             parts.append(plackett_luce.Slates(m[s.index], s.group, s.position, s.propensity,
                                               s.slate_propensity))
             shown_today = np.r_[shown_today, keys[m[s.index]]]
+        if not parts:
+            return plackett_luce.sample(scores[:0], c.session[:0], k, 0.0, None)
         cols = [np.concatenate(x) for x in zip(*((p.index, p.group, p.position, p.propensity,
                                                   p.slate_propensity) for p in parts))]
         order = np.lexsort((cols[2], cols[1]))
