@@ -164,6 +164,11 @@ class PolicyConfig(BaseModel):
     applied_cooldown_days: int = Field(365, ge=0, le=3650, description="Days an applied "
                                                                        "(campaign, item) stays "
                                                                        "hidden.")
+    # A budget raised or creatives refreshed this month may be worth doing again next month;
+    # an entity item (this keyword, this product) stays done like any other.
+    applied_repeatable_cooldown_days: int = Field(
+        30, ge=0, le=3650, description="Days an applied (campaign, item) of a repeatable "
+                                       "action (eligibility.REPEATABLE_ACTIONS) stays hidden.")
     default_snooze_days: int = Field(14, ge=1, le=365, description="Snooze length when the "
                                                                    "advertiser picks none.")
     max_snooze_days: int = Field(90, ge=1, le=365, description="Longest snooze honoured; longer "

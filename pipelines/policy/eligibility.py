@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from pipelines.policy.config import PolicyConfig
+from pipelines.world.effects import ENTITY_UPLIFT, REPEATABLE
 from pipelines.world.taxonomy import DISMISS_REASONS
 
 DAY_MS = 86_400_000
@@ -19,6 +20,10 @@ FEEDBACK_TYPES = ("shown", "clicked", "applied", "dismissed", "snoozed", "ignore
 # The one action meant for a paused campaign: everything else would change a campaign that is
 # not delivering, so its effect could not show (and suggests the advertiser restart it blindly).
 RESUME_ACTION = "hygiene_resume_paused"
+# Actions whose (campaign, item) can be worth applying again (raise the budget another 10 %,
+# refresh creatives again): the world's repeatable actions but those on one entity (adding a
+# keyword, interest or product twice is not a second gain).
+REPEATABLE_ACTIONS = tuple(sorted(REPEATABLE - set(ENTITY_UPLIFT)))
 # Why a candidate is not eligible; when several rules apply the earliest listed wins.
 REASONS = ("eligible", "campaign_paused", "resume_on_active", "one_shot_done", "applied",
            "dismissed", "snoozed", "recently_shown")
@@ -126,6 +131,12 @@ _REASON_CODE = {r: i for i, r in enumerate(REASONS)}
 _DISMISS_SORTED = np.array(sorted(("",) + DISMISS_REASONS))  # '' counts as 'other'
 
 
+def applied_cooldown_days(action_type: np.ndarray, cfg: PolicyConfig) -> np.ndarray:
+    """Days an applied (campaign, item) of each action type stays hidden."""
+    return np.where(np.isin(np.asarray(action_type, str), REPEATABLE_ACTIONS),
+                    cfg.applied_repeatable_cooldown_days, cfg.applied_cooldown_days)
+
+
 def _blocking(history: History, now_ms: int, cfg: PolicyConfig) -> tuple[np.ndarray, np.ndarray]:
     """The (campaign, item) keys the history blocks at `now_ms`, sorted and unique, each with the
     REASONS code of the earliest rule that blocks it."""
@@ -143,7 +154,7 @@ def _blocking(history: History, now_ms: int, cfg: PolicyConfig) -> tuple[np.ndar
                                cfg.max_snooze_days)
     code[snoozed] = _REASON_CODE["snoozed"]
     applied = kind == "applied"
-    days[applied] = cfg.applied_cooldown_days
+    days[applied] = applied_cooldown_days(history.feedback_action_type[applied], cfg)
     code[applied] = _REASON_CODE["applied"]
     # float ms are exact here: epoch ms and whole days stay far below 2**53
     active = history.feedback_occurred_at_ms + days * DAY_MS > now_ms

@@ -37,7 +37,8 @@ def rule_engine_config(temperature: float) -> PolicyConfig:
                       "daily_cap": n, "max_per_category": 20}
                   for s, n in SLATE_SIZE.items()},
         dismiss_cooldown_days=dict.fromkeys(DISMISS_REASONS, DISMISS_COOLDOWN),
-        applied_cooldown_days=0, default_snooze_days=SNOOZE_DAYS, reshow_after_days=0)
+        applied_cooldown_days=0, applied_repeatable_cooldown_days=0,
+        default_snooze_days=SNOOZE_DAYS, reshow_after_days=0)
 
 
 @dataclass(frozen=True)

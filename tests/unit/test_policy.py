@@ -87,15 +87,15 @@ def candidates(**over):
     return CandidateSet(**{**base, **over})
 
 
-def history(impressions=(), feedback=()):
+def history(impressions=(), feedback=(), action="budget_raise"):
     """impressions: (campaign, item, surface, ms); feedback: (campaign, item, type, reason,
-    snooze_days, ms)."""
+    snooze_days, ms), all of action type `action`."""
     imp = list(zip(*impressions)) or [[]] * 4
     fb = list(zip(*feedback)) or [[]] * 6
     return History(
         impression_campaign_id=imp[0], impression_item_id=imp[1], impression_surface=imp[2],
         impression_served_at_ms=imp[3], feedback_campaign_id=fb[0], feedback_item_id=fb[1],
-        feedback_action_type=["budget_raise"] * len(fb[0]), feedback_type=fb[2],
+        feedback_action_type=[action] * len(fb[0]), feedback_type=fb[2],
         feedback_dismiss_reason=fb[3], feedback_snooze_days=fb[4], feedback_occurred_at_ms=fb[5])
 
 
@@ -129,10 +129,18 @@ CASES = [
      dismissed("not_relevant", 1), "eligible"),
     ("dismissed another item", candidates(item_id=[11]), dismissed("not_relevant", 1),
      "eligible"),
-    ("applied within a year", candidates(),
-     history(feedback=[(1, 10, "applied", "", 0, ago(200))]), "applied"),
-    ("applied over a year ago", candidates(),
-     history(feedback=[(1, 10, "applied", "", 0, ago(366))]), "eligible"),
+    ("applied keyword within a year", candidates(),
+     history(feedback=[(1, 10, "applied", "", 0, ago(200))], action="keyword_add"), "applied"),
+    ("applied keyword over a year ago", candidates(),
+     history(feedback=[(1, 10, "applied", "", 0, ago(366))], action="keyword_add"),
+     "eligible"),
+    ("applied tracking within a year", candidates(),
+     history(feedback=[(1, 10, "applied", "", 0, ago(200))], action="tracking_install_pixel"),
+     "applied"),
+    ("applied budget raise within a month", candidates(),
+     history(feedback=[(1, 10, "applied", "", 0, ago(29))]), "applied"),
+    ("applied budget raise a month ago", candidates(),
+     history(feedback=[(1, 10, "applied", "", 0, ago(30))]), "eligible"),
     ("snoozed 7 days, day 6", candidates(),
      history(feedback=[(1, 10, "snoozed", "", 7, ago(6))]), "snoozed"),
     ("snoozed 7 days, day 8", candidates(),

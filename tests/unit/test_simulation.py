@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from pipelines.policy.config import PolicyConfig
+from pipelines.policy.eligibility import applied_cooldown_days
 from pipelines.world.policies import (
     LoggingPolicy, OraclePolicy, RandomPolicy, ScoredPolicy, true_predictions,
 )
@@ -169,9 +170,10 @@ def test_the_world_runs_the_services_business_rules(scored):
     assert per_cat.n.gt(1).any()  # more than one item of a category does happen
     sizes = imp.groupby("slate_id").agg(n=("position", "size"), surface=("surface", "first"))
     assert (sizes.n <= sizes.surface.map(lambda s: cfg.surface(s).default_items)).all()
+    block = {"dismissed": lambda r: cfg.cooldown_days(r.dismiss_reason),
+             "snoozed": lambda r: cfg.default_snooze_days,
+             "adopted": lambda r: int(applied_cooldown_days([r.action_type], cfg)[0])}
     checked = 0
-    block = {"dismissed": None, "snoozed": cfg.default_snooze_days,
-             "adopted": cfg.applied_cooldown_days}
     for _, shows in imp.groupby(["campaign_id", "item_id"]):
         gaps = shows.shown_at.diff().dt.total_seconds().iloc[1:] / 86400
         assert (gaps >= cfg.reshow_after_days - 1).all()  # days are whole: a visit's hour varies
@@ -180,7 +182,7 @@ def test_the_world_runs_the_services_business_rules(scored):
             if row.outcome in block:
                 # nothing is shown within the block after the answer; the world decides a
                 # day's eligibility at its start, so an answer counts from the next day on
-                days = block[row.outcome] or cfg.cooldown_days(row.dismiss_reason)
+                days = block[row.outcome](row)
                 assert later.normalize() <= row.responded_at.normalize() or (
                     later - row.responded_at).total_seconds() / 86400 >= days - 1
                 checked += 1
