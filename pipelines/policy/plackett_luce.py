@@ -34,28 +34,39 @@ class Slates:
     slate_propensity: np.ndarray  # probability of the ordered prefix up to this position
 
 
+def _run_starts(new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and length of each run, given where runs begin (`new[0]` is True)."""
+    starts = np.flatnonzero(new)
+    ends = np.empty_like(starts)
+    ends[:-1], ends[-1:] = starts[1:], len(new)
+    return starts, ends - starts
+
+
 def _group_starts(group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
-    return starts, np.diff(np.r_[starts, len(group)])
+    new = np.empty(len(group), bool)
+    new[:1] = True
+    np.not_equal(group[1:], group[:-1], out=new[1:])
+    return _run_starts(new)
 
 
 def _rank_in_runs(*keys: np.ndarray) -> np.ndarray:
     """0-based rank of each row within its run of equal `keys` (rows already in order)."""
-    if len(keys[0]) == 0:
+    n = len(keys[0])
+    if n == 0:
         return np.zeros(0, np.int64)
-    new = np.zeros(len(keys[0]), bool)
+    new = np.zeros(n, bool)
     new[0] = True
     for key in keys:
         new[1:] |= key[1:] != key[:-1]
-    starts = np.flatnonzero(new)
-    return np.arange(len(new)) - np.repeat(starts, np.diff(np.r_[starts, len(new)]))
+    starts, sizes = _run_starts(new)
+    return np.arange(n) - np.repeat(starts, sizes)
 
 
 def sample(scores: np.ndarray, group: np.ndarray, k: np.ndarray, temperature: float,
            uniforms: np.ndarray | None, category: np.ndarray | None = None,
            max_per_category: int | None = None) -> Slates:
-    """Top-`k[g]` Plackett–Luce sample within each group (groups sorted, contiguous), with at
-    most `max_per_category` items of one `category` per slate when both are given.
+    """Top-`k[g]` Plackett–Luce sample within each group (`group`: integer ids, in any order),
+    with at most `max_per_category` items of one `category` per slate when both are given.
 
     `uniforms` (one per candidate, in (0, 1)) make the draw reproducible. Temperature 0 is
     greedy with propensity 1; ties then go to the larger uniform, or to the lower index when
@@ -125,13 +136,13 @@ def step_propensities(logits: np.ndarray, group: np.ndarray, chosen: np.ndarray,
     n_groups = int(group.max()) + 1
     with np.errstate(over="ignore"):
         for j in range(int(position.max()) + 1 if len(position) else 0):
-            at_j = position == j
+            at_j = chosen[position == j]  # at most one per group
             ref = np.full(n_groups, np.nan)
-            ref[group[chosen[at_j]]] = logits[chosen[at_j]]
+            ref[group[at_j]] = logits[at_j]
             live = (last >= j) & ~np.isnan(ref[group])
             total = np.bincount(group[live], weights=np.exp(logits[live] - ref[group[live]]),
                                 minlength=n_groups)
-            prop[at_j] = 1.0 / total[group[chosen[at_j]]]
+            prop[position == j] = 1.0 / total[group[at_j]]
     return prop
 
 
