@@ -276,6 +276,8 @@ def serve_cmd(
     port: Optional[int] = typer.Option(None, help="gRPC port (default 9000)."),
     ranker: Optional[str] = typer.Option(None, help="deployment or local."),
     watch: bool = typer.Option(True, help="Hot-swap to each model the registry promotes."),
+    direct_ingress: bool = typer.Option(False, help="Also answer on the ingress replica's own "
+                                                    "port (Serve's direct ingress)."),
     root: Optional[str] = ROOT_OPTION,
 ) -> None:
     """Run the guidance service on a local Ray until interrupted (Ctrl-C or SIGTERM)."""
@@ -283,7 +285,8 @@ def serve_cmd(
         from serving.run import ServeOptions, run
 
         run(ServeOptions(config=config, port=port, ranker=ranker, watch=watch,
-                         root=root or default_root()), echo=typer.echo)
+                         direct_ingress=direct_ingress, root=root or default_root()),
+            echo=typer.echo)
 
     run_job(job)
 

@@ -26,6 +26,8 @@ class ServeOptions(BaseModel):
     port: int | None = Field(None, description="Overrides the config's grpc_port.")
     ranker: str | None = Field(None, description="Overrides the config's ranker.")
     watch: bool = Field(True, description="Follow the registry's current model.")
+    direct_ingress: bool = Field(False, description="Also serve gRPC on the ingress replica's "
+                                                    "own port (RAY_SERVE_THROUGHPUT_OPTIMIZED).")
 
 
 def load_config(opts: ServeOptions) -> ServeConfig:
@@ -65,10 +67,12 @@ def run(opts: ServeOptions, echo=print) -> None:
     store.current(Root(cfg.root))  # fail before starting Ray when there is no model
     # Serve's proxy would accept messages of up to 2 GiB otherwise.
     os.environ["RAY_SERVE_GRPC_MAX_MESSAGE_SIZE"] = str(cfg.max_message_bytes)
+    if opts.direct_ingress:  # read by every Serve process, so set before Ray starts
+        os.environ["RAY_SERVE_THROUGHPUT_OPTIMIZED"] = "1"
     import ray
     from ray import serve
 
-    from serving.app import deploy
+    from serving.app import deploy, direct_ingress_port
 
     ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
     stop = threading.Event()
@@ -79,6 +83,9 @@ def run(opts: ServeOptions, echo=print) -> None:
         version = deploy(cfg)
         echo(f"serving model {version} on gRPC port {cfg.grpc_port} "
              f"(ranker: {cfg.ranker}); Ctrl-C stops", )
+        if opts.direct_ingress:
+            echo(f"direct ingress: the ingress replica answers on port {direct_ingress_port()} "
+                 f"(a replica that restarts may come back on another port)")
         while not stop.wait(WATCH_SECONDS):
             if opts.watch:
                 new = watch_step(cfg, version)
