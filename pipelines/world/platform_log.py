@@ -34,7 +34,8 @@ class PlatformLog:
         self._history = History.empty()
         cool = cfg.dismiss_cooldown_days
         self._longest_block_days = max(*(getattr(cool, f) for f in type(cool).model_fields),
-                                       cfg.max_snooze_days, cfg.applied_cooldown_days)
+                                       cfg.max_snooze_days, cfg.applied_cooldown_days,
+                                       cfg.applied_repeatable_cooldown_days)
 
     def add_impressions(self, campaign_id, item_id, surface, served_at_ms) -> None:
         self._append(dict(zip(_IMPRESSION, (campaign_id, item_id, surface, served_at_ms))),
