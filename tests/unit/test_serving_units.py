@@ -166,6 +166,23 @@ def test_serve_config_file_is_valid():
     assert cfg.root == "/data" and cfg.grpc_port == 9100 and cfg.ranker == "deployment"
 
 
+def test_a_new_model_version_changes_only_user_config():
+    """Serve reconfigures replicas in place only when an app's code version (import path,
+    args, ...) stays the same; the model version must not reach the args."""
+    from ray.serve._private.deploy_utils import get_app_code_version
+
+    from serving.app import deploy_schema
+
+    cfg = ServeConfig(root="/data", model_version="v1")
+    old, new = (deploy_schema(cfg, v).applications[0] for v in ("v1", "v2"))
+    assert get_app_code_version(old) == get_app_code_version(new)
+    assert [d.user_config["model_version"] for d in new.deployments] == ["v2", "v2"]
+    assert {d.name for d in new.deployments} == {"GuidanceIngress", "Ranker"}
+    ServeConfig(**new.args)
+    local = deploy_schema(cfg.model_copy(update={"ranker": "local"}), "v2").applications[0]
+    assert [d.name for d in local.deployments] == ["GuidanceIngress"]
+
+
 def test_serve_config_refuses_a_gpu_in_the_ingress():
     with pytest.raises(ValueError, match="ranker_gpus needs ranker: deployment"):
         ServeConfig(root="x", ranker="local", ranker_gpus=1)
