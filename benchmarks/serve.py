@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipelines.registry import store  # noqa: E402
 from pipelines.storage.root import Root  # noqa: E402
+from serving.client import free_port, wait_healthy  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET_P99_MS = 50.0  # at 1M items, at the highest concurrency that keeps it
@@ -254,26 +255,6 @@ def grpc_caller(address: str, token: str):
     return call, channel.close
 
 
-async def wait_serving(address: str, timeout_s: float = 300.0) -> None:
-    """Until grpc.health says SERVING at `address`."""
-    import grpc
-    from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-    deadline = time.monotonic() + timeout_s
-    async with grpc.aio.insecure_channel(address) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while True:
-            try:
-                r = await stub.Check(health_pb2.HealthCheckRequest(), timeout=5)
-                if r.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.aio.AioRpcError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{address} not SERVING after {timeout_s:g} s")
-            await asyncio.sleep(0.5)
-
-
 def host_probe_ms() -> float:
     """Milliseconds of a fixed pure-Python loop (best of 3): this VM's CPU speed drifts by up
     to 2× from minute to minute with no load of ours, so each level records it."""
@@ -361,14 +342,6 @@ def host_serve(args) -> None:
     ray.shutdown()
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _worker(argv: list[str], env: dict | None, log_path: Path) -> subprocess.Popen:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen([sys.executable, __file__, *argv], cwd=REPO, text=True,
@@ -405,7 +378,7 @@ def in_process(case: dict, args, logs: Path) -> dict[str, list]:
 def plain(case: dict, args, logs: Path) -> dict[str, list]:
     from serving.plain import start_process
 
-    port = _free_port()
+    port = free_port()
     cfg = bench_config(case["root"], str(logs / "plain.db"), model_version=case["version"])
     server = start_process(cfg, port)
     try:
@@ -418,7 +391,7 @@ def plain(case: dict, args, logs: Path) -> dict[str, list]:
 def serve(case: dict, args, logs: Path, ranker: str, direct: bool) -> dict[str, list]:
     slug = "serve-direct" if direct else f"serve-{ranker}"
     cfg = bench_config(case["root"], str(logs / f"{slug}.db"), model_version=case["version"],
-                       ranker=ranker, grpc_port=_free_port())
+                       ranker=ranker, grpc_port=free_port())
     env = {"RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",
            # no load balancer to deregister from: stop without the 30 s drain
            "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S": "1"} if direct else None
@@ -446,7 +419,7 @@ def _drive(targets: dict[str, str], case: dict, args) -> dict[str, list]:
     async def go():
         out = {}
         for setup, address in targets.items():
-            await wait_serving(address)
+            await asyncio.to_thread(wait_healthy, address)
             call, close = grpc_caller(address, case["token"])
             out[setup] = await run_levels(call, case["requests"], args, case["name"], setup)
             await close()

@@ -149,9 +149,9 @@ def app_builder(args: dict):
     return build(ServeConfig(**args))
 
 
-def grpc_options(cfg: ServeConfig) -> gRPCOptions:
-    return gRPCOptions(port=cfg.grpc_port, grpc_servicer_functions=SERVICERS,
-                       request_timeout_s=cfg.request_timeout_s)
+def _grpc_settings(cfg: ServeConfig) -> dict:
+    return {"port": cfg.grpc_port, "grpc_servicer_functions": SERVICERS,
+            "request_timeout_s": cfg.request_timeout_s}
 
 
 def deploy_schema(cfg: ServeConfig, version: str) -> ServeDeploySchema:
@@ -163,8 +163,7 @@ def deploy_schema(cfg: ServeConfig, version: str) -> ServeDeploySchema:
     if cfg.ranker == "deployment":
         deployments.append({"name": "Ranker", "user_config": uc})
     return ServeDeploySchema(
-        grpc_options={"port": cfg.grpc_port, "grpc_servicer_functions": SERVICERS,
-                      "request_timeout_s": cfg.request_timeout_s},
+        grpc_options=_grpc_settings(cfg),
         applications=[{"name": APP_NAME, "route_prefix": "/",
                        "import_path": "serving.app:app_builder",
                        "args": cfg.model_dump(mode="json", exclude={"model_version"}),
@@ -179,7 +178,7 @@ def deploy(cfg: ServeConfig, version: str | None = None, timeout_s: float = 600.
     imperative `serve.run` would not do: it gives every call a new code version, which rolls
     the replicas over."""
     version = version or cfg.model_version or store.current(Root(cfg.root))
-    serve.start(grpc_options=grpc_options(cfg))
+    serve.start(grpc_options=gRPCOptions(**_grpc_settings(cfg)))
     asked = time.time()
     _get_global_client().deploy_apps(deploy_schema(cfg, version))
     deadline = time.monotonic() + timeout_s

@@ -3,8 +3,13 @@ read for a person."""
 
 from __future__ import annotations
 
+import socket
+import time
+from collections.abc import Callable
+
 import grpc
 from google.protobuf.json_format import MessageToDict
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from pipelines.errors import GuidanceError
 from serving.gen.guidance.v1 import guidance_pb2 as pb
@@ -13,6 +18,34 @@ from serving.gen.guidance.v1 import guidance_pb2_grpc as pb_grpc
 
 class ServiceError(GuidanceError):
     """The service answered with an error status."""
+
+
+def free_port() -> int:
+    """A TCP port free on this host now (for a server a demo, test or benchmark starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(address: str, timeout_s: float = 300.0,
+                 alive: Callable[[], bool] = lambda: True) -> None:
+    """Until grpc.health says SERVING at `address`; TimeoutError past `timeout_s`, or
+    RuntimeError as soon as `alive()` says the server process is gone."""
+    deadline = time.monotonic() + timeout_s
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while True:
+            if not alive():
+                raise RuntimeError(f"the server for {address} exited before it was healthy")
+            try:
+                if stub.Check(health_pb2.HealthCheckRequest(), timeout=2).status == \
+                        health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{address} not SERVING after {timeout_s:g} s")
+            time.sleep(0.5)
 
 
 class Client:

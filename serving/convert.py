@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from pipelines.policy.config import PolicyConfig
 from serving.engine import IMPACT_UNIT
 from serving.gen.guidance.v1 import guidance_pb2 as pb
 from serving.status import RequestError
@@ -71,7 +72,8 @@ def book(req: pb.RecommendForBookRequest) -> dict:
             "items_per_account": in_range(req.items_per_account, "items_per_account", 0, 10) or 3}
 
 
-def feedback(req: pb.LogFeedbackRequest) -> dict:
+def feedback(req: pb.LogFeedbackRequest, policy: PolicyConfig) -> dict:
+    """A snooze of 0 days gets the policy's default; one longer than its maximum is refused."""
     if not req.event_id or len(req.event_id) > MAX_EVENT_ID:
         raise RequestError(f"event_id must be 1 to {MAX_EVENT_ID} characters, got "
                            f"{len(req.event_id)}")
@@ -89,8 +91,8 @@ def feedback(req: pb.LogFeedbackRequest) -> dict:
         raise RequestError("snooze_days is only for FEEDBACK_TYPE_SNOOZED")
     return {"event_id": req.event_id, "recommendation_id": req.recommendation_id, "type": kind,
             "dismiss_reason": REASON_NAME.get(req.dismiss_reason) if kind == "dismissed" else None,
-            "snooze_days": (in_range(req.snooze_days, "snooze_days", 0, 90) or 14)
-            if kind == "snoozed" else None}
+            "snooze_days": (in_range(req.snooze_days, "snooze_days", 0, policy.max_snooze_days)
+                            or policy.default_snooze_days) if kind == "snoozed" else None}
 
 
 def _finite(x: float) -> float:

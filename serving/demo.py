@@ -5,42 +5,15 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
-
-import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from pipelines.storage.root import Root, default_root
 from serving import auth
-from serving.client import Client, render_book, render_slate
+from serving.client import Client, free_port, render_book, render_slate, wait_healthy
 
 STARTUP_TIMEOUT_S = 300
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(address: str, proc: subprocess.Popen) -> None:
-    stub = health_pb2_grpc.HealthStub(grpc.insecure_channel(address))
-    deadline = time.time() + STARTUP_TIMEOUT_S
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"error: guidance serve exited with code {proc.returncode}")
-        try:
-            if stub.Check(health_pb2.HealthCheckRequest(), timeout=2).status == \
-                    health_pb2.HealthCheckResponse.SERVING:
-                return
-        except grpc.RpcError:
-            pass
-        time.sleep(1)
-    sys.exit(f"error: the service was not healthy after {STARTUP_TIMEOUT_S} s")
 
 
 def main() -> None:
@@ -51,13 +24,16 @@ def main() -> None:
     managed = live[live.managed.astype(bool)].advertiser_id.tolist()[:8] or accounts[:8]
     token = auth.create(root, "demo surfaces", accounts[:3])
     rep_token = auth.create(root, "demo sales rep", managed, book="demo-rep")
-    port = _free_port()
+    port = free_port()
     address = f"localhost:{port}"
     print(f"starting guidance serve on port {port} ...", flush=True)
     proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--port", str(port),
                              "--root", root.uri, "--no-watch"], env=os.environ.copy())
     try:
-        _wait_healthy(address, proc)
+        try:
+            wait_healthy(address, STARTUP_TIMEOUT_S, alive=lambda: proc.poll() is None)
+        except (RuntimeError, TimeoutError) as e:
+            sys.exit(f"error: guidance serve did not come up: {e} (exit code {proc.poll()})")
         client = Client(address, token)
         first = None
         for advertiser, surface in zip(accounts[:3], ("ads_manager", "business_assistant",

@@ -164,10 +164,10 @@ class Engine:
                   now_ms: int) -> dict[str, np.ndarray]:
         """The ranker's candidate columns, as the offline examples compute them."""
         d = self.data
-        key = campaign * 100_000_000 + items
         shown = _count_in_window(
-            history.impression_campaign_id * 100_000_000 + history.impression_item_id,
-            history.impression_served_at_ms, key, now_ms - 21 * DAY_MS, now_ms)
+            eligibility.pair_key(history.impression_campaign_id, history.impression_item_id),
+            history.impression_served_at_ms, eligibility.pair_key(campaign, items),
+            now_ms - 21 * DAY_MS, now_ms)
         dis = history.feedback_type == "dismissed"
         dismissed = _count_in_window(history.feedback_action_type[dis].astype(str),
                                      history.feedback_occurred_at_ms[dis], action,

@@ -124,7 +124,7 @@ class GuidanceService:
             degraded=bool(degraded), degraded_reason=degraded)
 
     async def log_feedback(self, req: pb.LogFeedbackRequest, scope) -> pb.LogFeedbackResponse:
-        args = convert.feedback(req)
+        args = convert.feedback(req, self.cfg.policy)
         imp = await asyncio.to_thread(self.log.impression, args["recommendation_id"])
         if imp is None:
             raise NotFoundError(f"recommendation {args['recommendation_id']!r} not found")

@@ -41,6 +41,7 @@ from pipelines.feedback.log import (
     Batch,
     GroupCommit,
     GroupCommitLog,
+    TABLES,
     conflict,
     write_export,
 )
@@ -56,7 +57,6 @@ from pipelines.feedback.records import (
 )
 from pipelines.storage.root import Root
 
-TABLES = {Impression: "impressions", FeedbackEvent: "events"}
 _FAILURES = (DeltaError, OSError, pa.ArrowException)
 REOPEN_EVERY = 100  # commits; delta-rs checkpoints every 100 versions by default
 

@@ -22,6 +22,9 @@ from pipelines.feedback.records import FeedbackEvent, Impression, Record, day_st
 from pipelines.storage.root import Root
 
 
+TABLES = {Impression: "impressions", FeedbackEvent: "events"}  # store table of each record
+
+
 class FeedbackConflict(GuidanceError):
     """A primary key is already logged with different content."""
 

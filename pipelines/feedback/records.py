@@ -16,10 +16,9 @@ import numpy as np
 import pyarrow as pa
 
 from pipelines.errors import DataError
+from pipelines.world.taxonomy import DISMISS_REASONS
 
 FEEDBACK_TYPES = ("shown", "clicked", "applied", "dismissed", "snoozed", "ignored")
-DISMISS_REASONS = ("not_relevant", "already_done", "too_expensive", "disagree_with_estimate",
-                   "other")
 MAX_SNOOZE_DAYS = 365
 DAY_MS = 86_400_000
 
@@ -90,7 +89,7 @@ class Impression:
     slate_propensity: float  # probability of the whole slate under the logging policy
     p_adopt: float
     p_dismiss: float
-    impact_expected: float  # dollars over the action's horizon, as the service estimated
+    impact_expected: float  # conversions over the action's 14-day horizon, as estimated
     impact_low: float
     impact_high: float
     degraded: bool  # served by the fallback path (a dependency was down)

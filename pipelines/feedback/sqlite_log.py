@@ -21,13 +21,13 @@ from pipelines.feedback.log import (
     Batch,
     GroupCommit,
     GroupCommitLog,
+    TABLES,
     conflict,
     write_export,
 )
 from pipelines.feedback.records import FeedbackEvent, Impression, Record, values
 from pipelines.storage.root import Root
 
-TABLES = {Impression: "impressions", FeedbackEvent: "events"}
 _SQL_TYPES = {pa.string(): "TEXT", pa.int64(): "INTEGER", pa.float64(): "REAL",
               pa.bool_(): "INTEGER"}
 

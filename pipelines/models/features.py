@@ -18,6 +18,7 @@ import pyarrow.dataset as pads
 
 import pipelines.context.signals  # noqa: F401  (registers every signal)
 from pipelines.context.registry import SIGNALS_BY_NAME
+from pipelines.world.oracle import SURFACE_INDEX
 from pipelines.world.taxonomy import SURFACES
 
 EXTRA_NUMERIC = ("item_param_pct", "times_shown_same_item_21d", "dismissed_same_action_90d",
@@ -97,13 +98,23 @@ def fit(train: pads.Dataset, min_count: int = 5, numeric: list[str] | None = Non
     )
 
 
+def _squash(x: np.ndarray, mean: float, std: float) -> np.ndarray:
+    """sign(x)·log(1 + |x|), standardised; NaN stays NaN (missing)."""
+    return (np.sign(x) * np.log1p(np.abs(x)) - mean) / std
+
+
+def _codes(values, lookup: dict[str, int]) -> list[int]:
+    """Vocabulary indices of categorical values (0: unknown or missing)."""
+    return [lookup.get(str(v), 0) if v is not None else 0 for v in values]
+
+
 def encode(df: pd.DataFrame, spec: FeatureSpec, serving: bool = False) -> dict[str, np.ndarray]:
     """{"numeric": float32 [n, F], "categorical": int64 [n, C], "position": int64 [n],
     "surface": int64 [n]}. With `serving`, every row sits at position 1."""
     cols = []
     for c, m, s in zip(spec.numeric, spec.mean, spec.std):
         x = pd.to_numeric(df[c], errors="coerce").astype(float).to_numpy()
-        cols.append((np.sign(x) * np.log1p(np.abs(x)) - m) / s)
+        cols.append(_squash(x, m, s))
     num = np.stack(cols, axis=1) if cols else np.zeros((len(df), 0))
     index = {c: i for i, c in enumerate(spec.numeric)}
     flags = np.stack([np.isnan(num[:, index[c]]) for c in spec.with_missing_flag], axis=1) \
@@ -112,12 +123,11 @@ def encode(df: pd.DataFrame, spec: FeatureSpec, serving: bool = False) -> dict[s
     cats = []
     for c in spec.categorical:
         lookup = {v: i + 1 for i, v in enumerate(spec.vocab[c])}
-        cats.append(df[c].map(lambda v, lk=lookup: lk.get(str(v), 0) if v is not None else 0)
-                    .fillna(0).to_numpy(np.int64))
+        cats.append(np.array(_codes(df[c], lookup), np.int64))
     cat = np.stack(cats, axis=1) if cats else np.zeros((len(df), 0), dtype=np.int64)
     position = np.ones(len(df), np.int64) if serving else np.clip(
         df["position"].to_numpy(np.int64), 1, MAX_POSITION)
-    surface = df["surface"].map({s: i for i, s in enumerate(SURFACES)}).to_numpy(np.int64)
+    surface = df["surface"].map(SURFACE_INDEX).to_numpy(np.int64)
     return {"numeric": np.clip(num, -8, 8).astype(np.float32), "categorical": cat,
             "position": position - 1, "surface": surface}
 
@@ -164,15 +174,13 @@ class SplitEncoder:
         num = context_numeric[context_row].copy()
         cat = context_categorical[context_row].copy()
         for c, j, flag, m, s in self.numeric:
-            x = np.asarray(candidates[c], dtype=float)
-            v = (np.sign(x) * np.log1p(np.abs(x)) - m) / s
+            v = _squash(np.asarray(candidates[c], dtype=float), m, s)
             missing = np.isnan(v)
             num[:, j] = np.clip(np.where(missing, 0.0, v), -8, 8)
             if flag is not None:
                 num[:, flag] = missing
         for c, j, lookup in self.categorical:
-            cat[:, j] = [lookup.get(str(v), 0) if v is not None else 0 for v in candidates[c]]
-        surface = {s: i for i, s in enumerate(SURFACES)}
+            cat[:, j] = _codes(candidates[c], lookup)
         return {"numeric": num, "categorical": cat,
                 "position": np.zeros(len(num), np.int64),
-                "surface": np.array([surface[s] for s in candidates["surface"]], np.int64)}
+                "surface": np.array([SURFACE_INDEX[s] for s in candidates["surface"]], np.int64)}

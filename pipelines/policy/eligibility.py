@@ -11,12 +11,12 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from pipelines.feedback.records import DAY_MS, FEEDBACK_TYPES
 from pipelines.policy.config import PolicyConfig
+from pipelines.world.candidates import ITEM_KEY_SCALE, item_keys
 from pipelines.world.effects import ENTITY_UPLIFT, REPEATABLE
 from pipelines.world.taxonomy import DISMISS_REASONS
 
-DAY_MS = 86_400_000
-FEEDBACK_TYPES = ("shown", "clicked", "applied", "dismissed", "snoozed", "ignored")
 # The one action meant for a paused campaign: everything else would change a campaign that is
 # not delivering, so its effect could not show (and suggests the advertiser restart it blindly).
 RESUME_ACTION = "hygiene_resume_paused"
@@ -27,18 +27,16 @@ REPEATABLE_ACTIONS = tuple(sorted(REPEATABLE - set(ENTITY_UPLIFT)))
 # Why a candidate is not eligible; when several rules apply the earliest listed wins.
 REASONS = ("eligible", "campaign_paused", "resume_on_active", "one_shot_done", "applied",
            "dismissed", "snoozed", "recently_shown")
-# key = campaign_id * scale + item_id: item ids stay below the scale (products start at
-# 10,000,000) and campaign ids (advertiser_id * 100 + k) far below 2**63 / scale
-_ITEM_KEY_SCALE = 100_000_000
 
 
-def _pair_key(campaign_id: np.ndarray, item_id: np.ndarray) -> np.ndarray:
-    """One int64 per (campaign, item)."""
+def pair_key(campaign_id: np.ndarray, item_id: np.ndarray) -> np.ndarray:
+    """One int64 per (campaign, item): the world's item_keys, refusing item ids its scale
+    cannot hold (products start at 10,000,000; campaign ids stay far below 2**63 / scale)."""
     item_id = np.asarray(item_id, np.int64)
-    if len(item_id) and (item_id.min() < 0 or item_id.max() >= _ITEM_KEY_SCALE):
-        raise ValueError(f"item ids must lie in [0, {_ITEM_KEY_SCALE}); got "
+    if len(item_id) and (item_id.min() < 0 or item_id.max() >= ITEM_KEY_SCALE):
+        raise ValueError(f"item ids must lie in [0, {ITEM_KEY_SCALE}); got "
                          f"{item_id.min()}..{item_id.max()}")
-    return np.asarray(campaign_id, np.int64) * _ITEM_KEY_SCALE + item_id
+    return item_keys(campaign_id, item_id)
 
 
 def _aligned(obj, names: tuple[str, ...], dtypes: dict[str, object]) -> None:
@@ -160,8 +158,8 @@ def _blocking(history: History, now_ms: int, cfg: PolicyConfig) -> tuple[np.ndar
     active = history.feedback_occurred_at_ms + days * DAY_MS > now_ms
     recent = history.impression_served_at_ms > now_ms - cfg.reshow_after_days * DAY_MS
     keys = np.concatenate([
-        _pair_key(history.feedback_campaign_id[active], history.feedback_item_id[active]),
-        _pair_key(history.impression_campaign_id[recent], history.impression_item_id[recent])])
+        pair_key(history.feedback_campaign_id[active], history.feedback_item_id[active]),
+        pair_key(history.impression_campaign_id[recent], history.impression_item_id[recent])])
     codes = np.concatenate([code[active],
                             np.full(recent.sum(), _REASON_CODE["recently_shown"], np.int8)])
     order = np.lexsort((codes, keys))
@@ -180,7 +178,7 @@ def eligible(candidates: CandidateSet, history: History, surface: str, now_ms: i
     per-item rule: see remaining_slots.
     """
     cfg.surface(surface)  # rejects an unknown surface; the item rules are the same everywhere
-    key = _pair_key(candidates.campaign_id, candidates.item_id)
+    key = pair_key(candidates.campaign_id, candidates.item_id)
     blocked_keys, blocked_codes = _blocking(history, now_ms, cfg)
     code = np.zeros(len(key), np.int8)
     if len(blocked_keys):

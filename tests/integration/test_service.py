@@ -8,9 +8,9 @@ finds it, and again after that replica is killed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
-import socket
 import threading
 import time
 import uuid
@@ -28,6 +28,7 @@ from pipelines.registry import store
 from pipelines.storage.root import Root
 from serving import auth
 from serving.app import deploy, direct_ingress_port
+from serving.client import free_port
 from serving.config import ServeConfig
 from serving.gen.guidance.v1 import guidance_pb2 as pb
 from serving.gen.guidance.v1 import guidance_pb2_grpc as pb_grpc
@@ -38,19 +39,13 @@ SURFACES = ("SURFACE_ADS_MANAGER", "SURFACE_BUSINESS_ASSISTANT", "SURFACE_NOTIFI
             "SURFACE_SALES_WORKFLOW")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def service(served_root):
     root = Root(served_root)
     adv = root.read_table("snapshots/s1/online/advertisers").to_pandas()
     live = adv[(adv.live_campaigns > 0) & adv.notifications_opt_in.astype(bool)]
     ids = live.advertiser_id.sort_values().tolist()
-    cfg = ServeConfig(root=served_root, grpc_port=_free_port(), ranker="deployment",
+    cfg = ServeConfig(root=served_root, grpc_port=free_port(), ranker="deployment",
                       ranking_timeout_s=2.0)
     version = deploy(cfg)
     tokens = {
@@ -217,32 +212,46 @@ def _replica_pids(deployment: str) -> list[int]:
     return pids
 
 
-def _hammer(service, stop, failures, seen, surface="SURFACE_SALES_WORKFLOW"):
-    i = 0
-    while not stop.is_set():
-        i += 1
-        try:
-            r = _recommend(service, service["ids"][8 + i % 8], surface, max_items=1)
-            seen.append((r.model_version, r.degraded))
-        except grpc.RpcError as e:
-            failures.append(e.code())
+@contextlib.contextmanager
+def _hammering(service, threads: int):
+    """`threads` clients sending Recommend (accounts ids[8:16], sales surface) until the block
+    ends; yields (failures: status codes, seen: (model version, degraded) per answer)."""
+    stop, failures, seen = threading.Event(), [], []
+
+    def hammer():
+        i = 0
+        while not stop.is_set():
+            i += 1
+            try:
+                r = _recommend(service, service["ids"][8 + i % 8], "SURFACE_SALES_WORKFLOW",
+                               max_items=1)
+                seen.append((r.model_version, r.degraded))
+            except grpc.RpcError as e:
+                failures.append(e.code())
+
+    workers = [threading.Thread(target=hammer) for _ in range(threads)]
+    for t in workers:
+        t.start()
+    try:
+        time.sleep(1)
+        yield failures, seen
+    finally:
+        stop.set()
+        for t in workers:
+            t.join()
+
+
+def _wait_for(condition, timeout_s: float) -> None:
+    deadline = time.time() + timeout_s
+    while time.time() < deadline and not condition():
+        time.sleep(0.2)
 
 
 def test_degraded_when_the_ranker_dies(service):
-    stop, failures, seen = threading.Event(), [], []
-    threads = [threading.Thread(target=_hammer, args=(service, stop, failures, seen))
-               for _ in range(2)]
-    for t in threads:
-        t.start()
-    time.sleep(1)
-    for pid in _replica_pids("Ranker"):
-        os.kill(pid, signal.SIGKILL)
-    deadline = time.time() + 60
-    while time.time() < deadline and not any(d for _, d in seen):
-        time.sleep(0.2)
-    stop.set()
-    for t in threads:
-        t.join()
+    with _hammering(service, threads=2) as (failures, seen):
+        for pid in _replica_pids("Ranker"):
+            os.kill(pid, signal.SIGKILL)
+        _wait_for(lambda: any(d for _, d in seen), 60)
     assert not failures
     assert any(d for _, d in seen), "no degraded answer while the ranker was down"
 
@@ -254,20 +263,10 @@ def test_hot_swap_under_load_fails_no_request(service):
                                       if k not in ("files", "version")},
                         version=f"{meta['version']}-b")
     before = _replica_pids("GuidanceIngress")
-    stop, failures, seen = threading.Event(), [], []
-    threads = [threading.Thread(target=_hammer, args=(service, stop, failures, seen))
-               for _ in range(3)]
-    for t in threads:
-        t.start()
-    time.sleep(1)
-    assert watch_step(service["cfg"], service["version"]) == new
-    deadline = time.time() + 90
-    while time.time() < deadline and not any(v == new for v, _ in seen[-5:]):
-        time.sleep(0.2)
-    time.sleep(1)
-    stop.set()
-    for t in threads:
-        t.join()
+    with _hammering(service, threads=3) as (failures, seen):
+        assert watch_step(service["cfg"], service["version"]) == new
+        _wait_for(lambda: any(v == new for v, _ in seen[-5:]), 90)
+        time.sleep(1)
     assert not failures, failures[:3]
     assert seen[-1][0] == new
     assert _replica_pids("GuidanceIngress") == before  # reconfigured in place, not restarted

@@ -11,6 +11,7 @@ import yaml
 
 from pipelines.errors import ConfigError
 from pipelines.models import features
+from pipelines.policy.config import PolicyConfig
 from pipelines.storage.root import Root
 from serving import auth, convert
 from serving.config import ServeConfig
@@ -91,14 +92,15 @@ FEEDBACK_CASES = [
 @pytest.mark.parametrize("fields, message", FEEDBACK_CASES)
 def test_feedback_validation(fields, message):
     with pytest.raises(RequestError, match=message):
-        convert.feedback(pb.LogFeedbackRequest(**fields))
+        convert.feedback(pb.LogFeedbackRequest(**fields), PolicyConfig())
 
 
 def test_feedback_defaults():
-    snooze = convert.feedback(pb.LogFeedbackRequest(event_id="e", recommendation_id="r", type=5))
+    snooze = convert.feedback(pb.LogFeedbackRequest(event_id="e", recommendation_id="r", type=5),
+                              PolicyConfig())
     assert snooze["type"] == "snoozed" and snooze["snooze_days"] == 14
     dismiss = convert.feedback(pb.LogFeedbackRequest(event_id="e", recommendation_id="r", type=4,
-                                                     dismiss_reason=3))
+                                                     dismiss_reason=3), PolicyConfig())
     assert dismiss["dismiss_reason"] == "too_expensive"
 
 
