@@ -357,12 +357,13 @@ def feedback_cmd(
     import uuid
 
     from pipelines.errors import ConfigError
+    from pipelines.feedback.records import FEEDBACK_TYPES
     from pipelines.world.taxonomy import DISMISS_REASONS
 
     def job():
-        kinds = ("shown", "clicked", "applied", "dismissed", "snoozed", "ignored")
-        if kind not in kinds:
-            raise ConfigError(f"invalid --type {kind!r}: expected one of {', '.join(kinds)}")
+        if kind not in FEEDBACK_TYPES:
+            raise ConfigError(f"invalid --type {kind!r}: expected one of "
+                              f"{', '.join(FEEDBACK_TYPES)}")
         if reason and reason not in DISMISS_REASONS:
             raise ConfigError(f"invalid --reason {reason!r}: expected one of "
                               f"{', '.join(DISMISS_REASONS)}")
