@@ -2,7 +2,7 @@
 Ray Data) against a plain PyTorch loop over the same examples in memory, same model, same batch
 size, in the same process. Steady state: the first epoch of each is left out.
 
-    .venv/bin/python benchmarks/train.py [--examples 200000] [--epochs 3] [--batch-size 1024]
+    .venv/bin/python benchmarks/train.py [--examples 200000] [--epochs 3] [--batch-size 1024] [--members 5]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from ray.train import RunConfig, ScalingConfig  # noqa: E402
 from ray.train.torch import TorchTrainer  # noqa: E402
 
 from pipelines.models import ranker  # noqa: E402
+from pipelines.models.config import TrainConfig  # noqa: E402
 from pipelines.models.features import FeatureSpec  # noqa: E402
 from pipelines.models.train import build_model, train_loop_per_worker  # noqa: E402
 from pipelines.runtime import ensure_ray  # noqa: E402
@@ -57,13 +58,13 @@ def plain(data: dict[str, np.ndarray], cfg: dict) -> list[float]:
     opt = torch.optim.Adam(model.parameters(), lr=cfg["learning_rate"])
     t = {k: torch.from_numpy(v) for k, v in data.items()}
     n, rates = len(data["adopted"]), []
+    gen = torch.Generator().manual_seed(0)
     for _ in range(cfg["epochs"]):
         model.train()
         started = time.perf_counter()
         for i in range(0, n, cfg["batch_size"]):
             b = {k: v[i:i + cfg["batch_size"]] for k, v in t.items()}
-            out = model(b["numeric"], b["categorical"], b["position"], b["surface"])
-            loss, _ = ranker.loss(out, b["adopted"], b["dismissed"], b["impact"])
+            loss, _ = ranker.bagged_loss(model, b, "cpu", gen)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -95,9 +96,10 @@ def main() -> None:
     ap.add_argument("--examples", type=int, default=200_000)
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=1024)
+    ap.add_argument("--members", type=int, default=TrainConfig().members)
     args = ap.parse_args()
     cfg = {"epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": 2e-3,
-           "hidden": 128, "experts": 4, "seed": 0}
+           "hidden": 128, "experts": 4, "members": args.members, "seed": 0}
     data = synthetic(args.examples)
     ensure_ray()
     ray.data.DataContext.get_current().enable_progress_bars = False

@@ -26,7 +26,7 @@ from grpc_health.v1 import health_pb2
 from pipelines.registry import store
 from pipelines.storage.root import Root
 from serving.config import APP_NAME, ServeConfig
-from serving.data import campaign_context
+from pipelines.context.online import campaign_context
 from serving.gen.guidance.v1 import guidance_pb2 as pb
 from serving.ranker import RankerCore
 from serving.service import GuidanceService

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 
 from pipelines.candidates.observed import ObservedCampaigns, observe
 from pipelines.context import load
+from pipelines.context.online import advertiser_of_campaigns, joined, online_tables
 from pipelines.errors import NotFoundError
 from pipelines.labels.prepare import latest_version
 from pipelines.storage.root import Root
@@ -46,35 +47,6 @@ class Catalog:
         return self.columns[name]
 
 
-def _online_tables(root: Root, snapshot: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The snapshot's online advertiser and campaign signals (campaigns with their `status`),
-    sorted by id."""
-    base = f"snapshots/{snapshot}/online"
-    adv = root.read_table(f"{base}/advertisers").to_pandas()
-    adv = adv.sort_values("advertiser_id").reset_index(drop=True)
-    camp = root.read_table(f"{base}/campaigns").to_pandas()
-    raw = load.dataset(root, "campaigns").to_table(columns=["campaign_id", "status"]).to_pandas()
-    camp = camp.merge(raw, on="campaign_id", how="left")
-    return adv, camp.sort_values(["advertiser_id", "campaign_id"]).reset_index(drop=True)
-
-
-def _advertiser_of_campaigns(adv: pd.DataFrame, camp: pd.DataFrame) -> pd.DataFrame:
-    """The advertiser row of each campaign row (both sorted by advertiser id)."""
-    rows = np.searchsorted(adv.advertiser_id.to_numpy(), camp.advertiser_id.to_numpy())
-    return adv.iloc[rows].reset_index(drop=True)
-
-
-def _joined(adv_of_camp: pd.DataFrame, camp: pd.DataFrame) -> pd.DataFrame:
-    """One row per campaign with every signal: the ranker's and the retriever's context."""
-    return pd.concat([adv_of_camp, camp.drop(columns=["advertiser_id"])], axis=1)
-
-
-def campaign_context(root: Root, snapshot: str) -> pd.DataFrame:
-    """Every campaign's context row of a snapshot (what the ranker pre-encodes)."""
-    adv, camp = _online_tables(root, snapshot)
-    return _joined(_advertiser_of_campaigns(adv, camp), camp)
-
-
 class ServingData:
     """One snapshot's online context, catalog and history, ready for requests."""
 
@@ -84,15 +56,15 @@ class ServingData:
         with root.fs.open_input_stream(root.join(base, "manifest.json")) as f:
             manifest = json.loads(f.read())
         self.as_of = dt.date.fromisoformat(manifest["as_of_now"])
-        adv, camp = _online_tables(root, self.snapshot)
+        adv, camp = online_tables(root, self.snapshot)
         self.advertiser_ids = adv.advertiser_id.to_numpy(np.int64)
         self.campaign_ids = camp.campaign_id.to_numpy(np.int64)
         self.camp_start, self.camp_count = _offsets(camp.advertiser_id.to_numpy(np.int64),
                                                     self.advertiser_ids)
-        adv_of_camp = _advertiser_of_campaigns(adv, camp)
+        adv_of_camp = advertiser_of_campaigns(adv, camp)
         self.observed: ObservedCampaigns = observe(camp, adv_of_camp)
         self.has_catalog = adv_of_camp.has_product_catalog.fillna(False).to_numpy(bool)
-        self.context = _joined(adv_of_camp, camp)
+        self.context = joined(adv_of_camp, camp)
         self._adv_records = adv.to_dict("records")
         self._camp_records = camp.to_dict("records")
         self.catalog = self._catalog(root)

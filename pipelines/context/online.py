@@ -7,6 +7,7 @@ import datetime as dt
 import math
 
 import numpy as np
+import pandas as pd
 
 from pipelines.context import compute, load
 from pipelines.context.registry import GROUPS, SIGNALS_BY_NAME
@@ -82,3 +83,32 @@ def render(context: dict) -> str:
         lines.append(f"  campaign {c['campaign_id']}")
         block(c["signals"], "    ")
     return "\n".join(lines)
+
+
+def online_tables(root: Root, snapshot: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The snapshot's online advertiser and campaign signals (campaigns with their `status`),
+    sorted by id."""
+    base = f"snapshots/{snapshot}/online"
+    adv = root.read_table(f"{base}/advertisers").to_pandas()
+    adv = adv.sort_values("advertiser_id").reset_index(drop=True)
+    camp = root.read_table(f"{base}/campaigns").to_pandas()
+    raw = load.dataset(root, "campaigns").to_table(columns=["campaign_id", "status"]).to_pandas()
+    camp = camp.merge(raw, on="campaign_id", how="left")
+    return adv, camp.sort_values(["advertiser_id", "campaign_id"]).reset_index(drop=True)
+
+
+def advertiser_of_campaigns(adv: pd.DataFrame, camp: pd.DataFrame) -> pd.DataFrame:
+    """The advertiser row of each campaign row (both sorted by advertiser id)."""
+    rows = np.searchsorted(adv.advertiser_id.to_numpy(), camp.advertiser_id.to_numpy())
+    return adv.iloc[rows].reset_index(drop=True)
+
+
+def joined(adv_of_camp: pd.DataFrame, camp: pd.DataFrame) -> pd.DataFrame:
+    """One row per campaign with every signal: the ranker's and the retriever's context."""
+    return pd.concat([adv_of_camp, camp.drop(columns=["advertiser_id"])], axis=1)
+
+
+def campaign_context(root: Root, snapshot: str) -> pd.DataFrame:
+    """Every campaign's context row of a snapshot (what the ranker pre-encodes)."""
+    adv, camp = online_tables(root, snapshot)
+    return joined(advertiser_of_campaigns(adv, camp), camp)

@@ -13,19 +13,6 @@ def auc(y: np.ndarray, p: np.ndarray) -> float | None:
     return float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else None
 
 
-def by_slice(df: pd.DataFrame, column: str, y: str, scores: dict[str, np.ndarray],
-             min_rows: int = 200) -> dict[str, dict]:
-    """AUC of each score within each value of `column` (slices with too few rows skipped)."""
-    out = {}
-    for value, idx in df.groupby(column).indices.items():
-        if len(idx) < min_rows:
-            continue
-        out[str(value)] = {"rows": int(len(idx)), "rate": float(df[y].to_numpy()[idx].mean()),
-                           **{name: auc(df[y].to_numpy()[idx], s[idx])
-                              for name, s in scores.items()}}
-    return out
-
-
 def slate_ndcg(slate: np.ndarray, relevance: np.ndarray, score: np.ndarray) -> float:
     """Mean NDCG of ordering each slate's items by `score` against their true `relevance`
     (slates with fewer than two items or no relevant item are skipped)."""

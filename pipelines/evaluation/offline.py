@@ -8,7 +8,9 @@ test impressions (from <root>/truth, which only evaluation reads).
 
 from __future__ import annotations
 
+import io
 import json
+from dataclasses import dataclass
 
 import lightgbm as lgb
 import numpy as np
@@ -18,6 +20,7 @@ import pyarrow.dataset as pads
 from sklearn.metrics import log_loss
 
 from pipelines.evaluation import metrics as M
+from pipelines.index import ann
 from pipelines.models import features, retrieval, train
 from pipelines.models.artifacts import LoadedRanker, load_two_tower
 from pipelines.models.calibration import expected_calibration_error, reliability, widen
@@ -27,6 +30,7 @@ from pipelines.storage.root import Root
 
 SLICES = {"vertical": "vertical", "size_tier": "size_tier", "surface": "surface",
           "action_type": "action_type"}
+SLICE_MIN_ROWS = 100
 TARGETS = {
     "adoption_auc_at_least_gbdt": "ranking.adoption_auc ≥ ranking.gbdt_adoption_auc",
     "adoption_auc_80pct_to_oracle": "adoption AUC ≥ popularity + 0.8 (oracle − popularity)",
@@ -70,81 +74,155 @@ def _gbdt(train_df, val, test, spec) -> np.ndarray:
     return model.predict_proba(_lgb_matrix(test, spec))[:, 1]
 
 
-def evaluate(root: Root, version: str | None = None) -> dict:
-    """Every metric of the registered ranker (default: current) on its snapshot's test split."""
-    meta, files = store.load(root, version)
+@dataclass
+class Scored:
+    """Every row-level score the metrics are computed from: test impressions, the later half of
+    the validation split's measured adoptions (impact), the test split's adopted entity items
+    ranked by retrieval, and each test context's index recall."""
+
+    test: pd.DataFrame
+    raw: dict[str, np.ndarray]  # uncalibrated ranker outputs, with position (adopt, dismiss)
+    calibrated: np.ndarray  # P(adopt) after isotonic calibration
+    scores: dict[str, np.ndarray]  # adoption scores: ranker, gbdt, popularity, oracle
+    relevance: np.ndarray  # oracle: true P(adopt) × expected conversion gain
+    orderings: dict[str, np.ndarray]  # slate orderings: ranker, logging_rules, popularity
+    impact_rows: pd.DataFrame  # realised, raw and widened 10/50/90 % per judged adoption
+    ranked: pd.DataFrame
+    index_recall: np.ndarray
+
+
+def _metrics(sc: Scored, test: np.ndarray, impact: np.ndarray, ranked: np.ndarray,
+             index_kind: str) -> dict:
+    """The issue's metric keys over a subset of rows (boolean masks of each row set)."""
+    y = sc.test.label_adopted.to_numpy(float)[test]
+    y_dis = sc.test.label_dismissed.to_numpy(float)[test]
+    p_raw, p_cal = sc.raw["adopt"][test], sc.calibrated[test]
+    s = {k: v[test] for k, v in sc.scores.items()}
+    imp = sc.impact_rows[impact]
+    real = imp.realised.to_numpy()
+
+    def covered(lo, hi):
+        return float(np.mean((real >= imp[lo]) & (real <= imp[hi]))) if len(imp) else None
+
+    slate = sc.test.slate_id.to_numpy()[test]
+    return {
+        "rows": int(test.sum()),
+        "ranking": {
+            "adoption_auc": M.auc(y, s["ranker"]),
+            "adoption_logloss": float(log_loss(y, np.clip(p_cal, 1e-6, 1 - 1e-6), labels=[0, 1]))
+            if len(y) else None,
+            "dismissal_auc": M.auc(y_dis, sc.raw["dismiss"][test]),
+            "popularity_adoption_auc": M.auc(y, s["popularity"]),
+            "gbdt_adoption_auc": M.auc(y, s["gbdt"]),
+            "oracle_adoption_auc": M.auc(y, s["oracle"]),
+        },
+        "calibration": {
+            "ece_before": expected_calibration_error(p_raw, y) if len(y) else None,
+            "ece_after": expected_calibration_error(p_cal, y) if len(y) else None,
+        },
+        "impact": {
+            "interval_coverage": covered("low", "high"),
+            "interval_coverage_before_conformal": covered("raw_low", "raw_high"),
+            "rows": int(len(imp)),
+            "bias": float(np.mean(imp["median"] - real)) if len(imp) else None,
+            "median_abs_error": float(np.median(np.abs(imp["median"] - real))) if len(imp) else None,
+        },
+        "ordering": {"ndcg_vs_oracle": {
+            name: M.slate_ndcg(slate, sc.relevance[test], score[test])
+            for name, score in sc.orderings.items()}},
+        "retrieval": retrieval.summarise(sc.ranked[ranked]),
+        "index": {"recall_at_100": float(np.mean(sc.index_recall[test])) if test.any() else None,
+                  "kind": index_kind},
+    }
+
+
+def _slices(sc: Scored, index_kind: str, min_rows: int = SLICE_MIN_ROWS) -> dict:
+    """Every metric per value of each slice column. A value with fewer than `min_rows` test rows
+    gets its row count only: its metrics would be noise."""
+    out = {}
+    for name, col in SLICES.items():
+        out[name] = {}
+        for value in sorted(sc.test[col].dropna().unique(), key=str):
+            test = (sc.test[col] == value).to_numpy()
+            if test.sum() < min_rows:
+                out[name][str(value)] = {"rows": int(test.sum())}
+                continue
+            out[name][str(value)] = _metrics(
+                sc, test, (sc.impact_rows[col] == value).to_numpy(),
+                (sc.ranked[col] == value).to_numpy(), index_kind)
+    return out
+
+
+def _score(root: Root, meta: dict, files: dict[str, bytes]) -> tuple[Scored, dict]:
+    """Row-level scores of the registered models on the snapshot's splits, and row counts."""
     ranker = LoadedRanker(files)
     snapshot = meta["snapshot"]
     train_df, val, test = (read_split(root, snapshot, s) for s in ("train", "validation", "test"))
     pred = train.predict(ranker.model, test, ranker.spec)
     serve = train.predict(ranker.model, test, ranker.spec, with_position=False)
-    y = test.label_adopted.to_numpy(float)
-    y_dis = test.label_dismissed.to_numpy(float)
-    p_cal = ranker.calibrators["adopt"](pred["adopt"])
     truth = pads.dataset(root.join("truth", "impression_oracle"), filesystem=root.fs,
                          format="parquet").to_table().to_pandas().set_index("impression_id")
     oracle = truth.loc[test.impression_id.to_numpy()]
     popularity = _popularity(train_df, test)
-    gbdt = _gbdt(train_df, val, test, ranker.spec)
-    scores = {"ranker": pred["adopt"], "gbdt": gbdt, "popularity": popularity,
-              "oracle": oracle.p_adopt.to_numpy()}
 
     # Impact is measured 14 days after an adoption takes effect, so the last days of the history
     # (the test split) have none yet: the interval is judged on the later half of the validation
     # split's measured adoptions (the earlier half set its conformal margin).
-    val_pred = train.predict(ranker.model, val, ranker.spec)
     _, measured = impact_halves(val)
-    realised = val.impact_conversions.to_numpy(float)[measured]
-    raw_q = val_pred["impact"][measured]
+    raw_q = train.predict(ranker.model, val[measured], ranker.spec)["impact"]
     q = widen(raw_q, ranker.impact_margin)
-    relevance = oracle.p_adopt.to_numpy() * np.maximum(oracle.expected_conversions_delta, 0)
-    ranker_value = serve["adopt"] * np.maximum(serve["impact"][:, 1], 0)
-    pop_value = popularity
-    slate = test.slate_id.to_numpy()
-    result = {
-        "model_version": meta["version"], "snapshot": snapshot,
-        "rows": {"train": len(train_df), "validation": len(val), "test": len(test),
-                 "validation_measured_impact_judged": int(measured.sum())},
-        "ranking": {
-            "adoption_auc": M.auc(y, pred["adopt"]),
-            "adoption_logloss": float(log_loss(y, np.clip(p_cal, 1e-6, 1 - 1e-6))),
-            "dismissal_auc": M.auc(y_dis, pred["dismiss"]),
-            "popularity_adoption_auc": M.auc(y, popularity),
-            "gbdt_adoption_auc": M.auc(y, gbdt),
-            "oracle_adoption_auc": M.auc(y, scores["oracle"]),
-        },
-        "calibration": {
-            "ece_before": expected_calibration_error(pred["adopt"], y),
-            "ece_after": expected_calibration_error(p_cal, y),
-            "dismissal_ece_after": expected_calibration_error(
-                ranker.calibrators["dismiss"](pred["dismiss"]), y_dis),
-            "reliability_before": reliability(pred["adopt"], y),
-            "reliability_after": reliability(p_cal, y),
-        },
-        "impact": {
-            "interval_coverage": float(np.mean((realised >= q[:, 0]) & (realised <= q[:, 2])))
-            if measured.any() else None,
-            "interval_coverage_before_conformal": float(np.mean(
-                (realised >= raw_q[:, 0]) & (realised <= raw_q[:, 2]))) if measured.any() else None,
-            "rows": int(measured.sum()),
-            "bias": float(np.mean(q[:, 1] - realised)) if measured.any() else None,
-            "median_abs_error": float(np.median(np.abs(q[:, 1] - realised)))
-            if measured.any() else None,
-        },
-        "ordering": {"ndcg_vs_oracle": {
-            "ranker": M.slate_ndcg(slate, relevance, ranker_value),
-            "logging_rules": M.slate_ndcg(slate, relevance, test.policy_score.to_numpy()),
-            "popularity": M.slate_ndcg(slate, relevance, pop_value),
-        }},
-        "slices": {name: M.by_slice(test.assign(label=y), col, "label", scores)
-                   for name, col in SLICES.items()},
-    }
+    impact_rows = val.loc[measured, list(SLICES.values())].assign(
+        realised=val.impact_conversions.to_numpy(float)[measured], raw_low=raw_q[:, 0],
+        raw_high=raw_q[:, 2], low=q[:, 0], median=q[:, 1], high=q[:, 2])
+
     catalog = pads.dataset(root.join("raw", "catalog"), filesystem=root.fs,
                            format="parquet").to_table().to_pandas()
     tower, ctx_spec, items = load_two_tower(files, catalog)
-    result["retrieval"] = retrieval.evaluate(tower, ctx_spec, items, train_df, test)
-    result["index"] = {"recall_at_100": meta["index"]["recall_at_100"],
-                       "kind": meta["index"]["kind"], "items": meta["index"]["items"]}
+    npz = np.load(io.BytesIO(files["items.npz"]))
+    info = meta["index"]
+    index = ann.from_bytes(files["index.faiss"], npz["item_id"], info["kind"], info["nprobe"],
+                           info["recall_at_100"])
+    queries = retrieval.context_embeddings(tower, test, ctx_spec)
+    sc = Scored(
+        test=test, raw=pred, calibrated=ranker.calibrators["adopt"](pred["adopt"]),
+        scores={"ranker": pred["adopt"], "gbdt": _gbdt(train_df, val, test, ranker.spec),
+                "popularity": popularity, "oracle": oracle.p_adopt.to_numpy()},
+        relevance=oracle.p_adopt.to_numpy() * np.maximum(oracle.expected_conversions_delta, 0),
+        orderings={"ranker": serve["adopt"] * np.maximum(serve["impact"][:, 1], 0),
+                   "logging_rules": test.policy_score.to_numpy(), "popularity": popularity},
+        impact_rows=impact_rows,
+        ranked=retrieval.ranks(tower, ctx_spec, items, train_df, test),
+        index_recall=ann.query_recall(index, npz["embedding"], queries),
+    )
+    rows = {"train": len(train_df), "validation": len(val), "test": len(test),
+            "validation_measured_impact_judged": int(measured.sum())}
+    return sc, {"rows": rows, "calibrators": ranker.calibrators}
+
+
+def evaluate(root: Root, version: str | None = None) -> dict:
+    """Every metric of the registered ranker (default: current) on its snapshot's test split,
+    overall and per slice."""
+    meta, files = store.load(root, version)
+    sc, extra = _score(root, meta, files)
+    everything = np.ones(len(sc.test), bool)
+    overall = _metrics(sc, everything, np.ones(len(sc.impact_rows), bool),
+                       np.ones(len(sc.ranked), bool), meta["index"]["kind"])
+    y = sc.test.label_adopted.to_numpy(float)
+    y_dis = sc.test.label_dismissed.to_numpy(float)
+    overall["calibration"].update({
+        "dismissal_ece_after": expected_calibration_error(
+            extra["calibrators"]["dismiss"](sc.raw["dismiss"]), y_dis),
+        "reliability_before": reliability(sc.raw["adopt"], y),
+        "reliability_after": reliability(sc.calibrated, y)})
+    # The index's recall as measured at build time (perturbed items as queries) stays the
+    # headline; the test contexts' recall is reported beside it.
+    overall["index"] = {"recall_at_100": meta["index"]["recall_at_100"],
+                        "test_context_recall_at_100": overall["index"]["recall_at_100"],
+                        "kind": meta["index"]["kind"], "items": meta["index"]["items"]}
+    del overall["rows"]
+    result = {"model_version": meta["version"], "snapshot": meta["snapshot"],
+              "rows": extra["rows"], **overall,
+              "slices": _slices(sc, meta["index"]["kind"])}
     r = result["ranking"]
     pop, orc = r["popularity_adoption_auc"], r["oracle_adoption_auc"]
     o = result["ordering"]["ndcg_vs_oracle"]
@@ -165,15 +243,48 @@ def evaluate(root: Root, version: str | None = None) -> dict:
     return result
 
 
+SLICE_COLUMNS = {  # report column → path in a slice's metrics
+    "rows": ("rows",),
+    "AUC": ("ranking", "adoption_auc"),
+    "AUC gbdt": ("ranking", "gbdt_adoption_auc"),
+    "AUC popularity": ("ranking", "popularity_adoption_auc"),
+    "AUC oracle": ("ranking", "oracle_adoption_auc"),
+    "log-loss": ("ranking", "adoption_logloss"),
+    "dismissal AUC": ("ranking", "dismissal_auc"),
+    "ECE raw": ("calibration", "ece_before"),
+    "ECE": ("calibration", "ece_after"),
+    "impact rows": ("impact", "rows"),
+    "coverage": ("impact", "interval_coverage"),
+    "impact bias": ("impact", "bias"),
+    "NDCG ranker": ("ordering", "ndcg_vs_oracle", "ranker"),
+    "NDCG rules": ("ordering", "ndcg_vs_oracle", "logging_rules"),
+    "NDCG popularity": ("ordering", "ndcg_vs_oracle", "popularity"),
+    "retrieval rows": ("retrieval", "rows"),
+    "R@100 two-tower": ("retrieval", "two_tower", "recall_at_k", "100"),
+    "R@100 popularity": ("retrieval", "popularity", "recall_at_k", "100"),
+    "index R@100": ("index", "recall_at_100"),
+}
+
+
+def _lookup(metrics: dict, path: tuple[str, ...]):
+    for key in path:
+        if not isinstance(metrics, dict) or key not in metrics:
+            return None
+        metrics = metrics[key]
+    return metrics
+
+
+def _cell(v) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "<td>–</td>"
+    return f"<td>{v:.3f}</td>" if isinstance(v, float) else f"<td>{v}</td>"
+
+
 def _table(rows: dict[str, dict]) -> str:
-    if not rows:
-        return "<p>no slice large enough</p>"
-    cols = list(next(iter(rows.values())))
-    head = "".join(f"<th>{c}</th>" for c in ["slice", *cols])
-    body = "".join(
-        "<tr><td>" + str(k) + "</td>" + "".join(
-            f"<td>{v:.3f}</td>" if isinstance(v, float) else f"<td>{v}</td>" for v in r.values())
-        + "</tr>" for k, r in rows.items())
+    head = "".join(f"<th>{c}</th>" for c in ["slice", *SLICE_COLUMNS])
+    body = "".join("<tr><td>" + str(k) + "</td>" + "".join(
+        _cell(_lookup(m, path)) for path in SLICE_COLUMNS.values()) + "</tr>"
+        for k, m in rows.items())
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
@@ -228,7 +339,9 @@ td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}}</style></head><b
 {rel.to_html(full_html=False, include_plotlyjs=False)}
 {order.to_html(full_html=False, include_plotlyjs=False)}
 {curve.to_html(full_html=False, include_plotlyjs=False)}
-<h2>Slices (adoption AUC)</h2>{slices}
+<h2>Slices</h2><p>Every metric per slice; a slice with fewer than {SLICE_MIN_ROWS} test
+rows shows its row count only. Impact is judged on validation adoptions, retrieval on test
+adoptions of entity items.</p>{slices}
 </body></html>"""
 
 

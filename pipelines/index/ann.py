@@ -40,10 +40,14 @@ def normalise(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
+def recall_per_query(found: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Share of each query's exact top-k that the approximate search also returned."""
+    return np.array([len(np.intersect1d(f, t)) / len(t) for f, t in zip(found, truth)])
+
+
 def recall_at_k(found: np.ndarray, truth: np.ndarray) -> float:
     """Mean share of each query's exact top-k that the approximate search also returned."""
-    hits = [len(np.intersect1d(f, t)) / len(t) for f, t in zip(found, truth)]
-    return float(np.mean(hits))
+    return float(np.mean(recall_per_query(found, truth)))
 
 
 def build(embeddings: np.ndarray, ids: np.ndarray, queries: np.ndarray | None = None,
@@ -89,3 +93,15 @@ def from_bytes(data: bytes, ids: np.ndarray, kind: str, nprobe: int | None,
     if nprobe is not None:
         faiss.extract_index_ivf(index).nprobe = nprobe
     return ItemIndex(index, ids, kind, nprobe, recall, 0.0)
+
+
+def query_recall(index: ItemIndex, embeddings: np.ndarray, queries: np.ndarray,
+                 k: int = 100) -> np.ndarray:
+    """recall@k of `index` against exact search over `embeddings`, per query."""
+    x = normalise(embeddings)
+    exact = faiss.IndexFlatIP(x.shape[1])
+    exact.add(x)
+    k = min(k, len(x))
+    _, truth = exact.search(normalise(queries), k)
+    found, _ = index.search(queries, k)
+    return recall_per_query(found, index.ids[truth])

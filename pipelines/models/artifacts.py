@@ -6,18 +6,22 @@ import io
 import json
 
 import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
 import torch
 
 from pipelines.models import features
 from pipelines.models.calibration import Isotonic
 from pipelines.models.ranker import MultiTaskRanker
 
+CONTEXT_EMBEDDINGS = "context_embeddings.parquet"
+
 
 def to_files(state: dict, spec: features.FeatureSpec, config: dict,
              calibrators: dict[str, Isotonic], impact_margin: float = 0.0) -> dict[str, bytes]:
     buf = io.BytesIO()
     torch.save(state, buf)
-    model_cfg = {k: config[k] for k in ("hidden", "experts", "seed")}
+    model_cfg = {k: config[k] for k in ("hidden", "experts", "members", "seed")}
     return {
         "ranker.pt": buf.getvalue(),
         "features.json": spec.to_json().encode(),
@@ -35,7 +39,8 @@ class LoadedRanker:
         self.spec = features.FeatureSpec.from_json(files["features.json"].decode())
         cfg = json.loads(files["model.json"])
         self.model = MultiTaskRanker(self.spec.n_numeric, self.spec.cardinalities,
-                                     hidden=cfg["hidden"], n_experts=cfg["experts"])
+                                     hidden=cfg["hidden"], n_experts=cfg["experts"],
+                                     members=cfg["members"])
         state = torch.load(io.BytesIO(files["ranker.pt"]), map_location="cpu", weights_only=False)
         self.model.load_state_dict(state)
         self.model.eval()
@@ -44,16 +49,26 @@ class LoadedRanker:
         self.impact_margin = cal["impact_margin"]
 
 
-def retrieval_files(tower: dict, index) -> dict[str, bytes]:
-    """The two towers, the item embeddings and the FAISS index as registry files."""
-    from pipelines.models.retrieval import item_embeddings, state_bytes
+def retrieval_files(tower: dict, index, context: pd.DataFrame) -> dict[str, bytes]:
+    """The two towers, the item embeddings, the FAISS index and the context embeddings of every
+    campaign in `context` (one row per campaign) as registry files."""
+    from pipelines.models.retrieval import context_embedding_table, item_embeddings, state_bytes
 
     buf = io.BytesIO()
     np.savez(buf, item_id=tower["items"].item_id,
              embedding=item_embeddings(tower["model"], tower["items"]))
+    table = io.BytesIO()
+    pq.write_table(context_embedding_table(tower["model"], tower["spec"], context), table)
     return {"two_tower.pt": state_bytes(tower["model"]),
             "context_features.json": tower["spec"].to_json().encode(),
-            "items.npz": buf.getvalue(), "index.faiss": index.to_bytes()}
+            "items.npz": buf.getvalue(), "index.faiss": index.to_bytes(),
+            CONTEXT_EMBEDDINGS: table.getvalue()}
+
+
+def context_embeddings(files: dict[str, bytes]) -> pd.DataFrame:
+    """advertiser_id, campaign_id, surface and `embedding` (float32 [d]) of a registry
+    version's saved context embeddings."""
+    return pq.read_table(io.BytesIO(files[CONTEXT_EMBEDDINGS])).to_pandas()
 
 
 def load_two_tower(files: dict[str, bytes], catalog) -> tuple:

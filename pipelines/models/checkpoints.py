@@ -9,33 +9,38 @@ import ray.train
 import torch
 
 
-def restore(model: torch.nn.Module, optimizer: torch.optim.Optimizer, device) -> int:
-    """Load the run's last checkpoint into `model` and `optimizer`; the epoch to start from."""
+def restore(model: torch.nn.Module, optimizer: torch.optim.Optimizer, device
+            ) -> tuple[int, dict]:
+    """Load the run's last checkpoint into `model` and `optimizer`: the epoch to start from,
+    and what the loop kept beside the weights (`extra` of `report`)."""
     checkpoint = ray.train.get_checkpoint()
     if not checkpoint:
-        return 0
+        return 0, {}
     with checkpoint.as_directory() as d:
         state = torch.load(os.path.join(d, "state.pt"), map_location=device, weights_only=False)
     getattr(model, "module", model).load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
-    return state["epoch"] + 1
+    return state["epoch"] + 1, state.get("extra", {})
 
 
 def report(metrics: dict, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-           epoch: int) -> None:
-    """Report `metrics` from every worker (a barrier), with rank 0's checkpoint."""
+           epoch: int, extra: dict | None = None) -> None:
+    """Report `metrics` from every worker (a barrier), with rank 0's checkpoint; `extra` (for
+    example the best weights so far) is saved with it and given back by `restore`."""
     with tempfile.TemporaryDirectory() as d:
         ckpt = None
         if ray.train.get_context().get_world_rank() == 0:
             torch.save({"model": getattr(model, "module", model).state_dict(),
-                        "optimizer": optimizer.state_dict(), "epoch": epoch},
+                        "optimizer": optimizer.state_dict(), "epoch": epoch,
+                        "extra": extra or {}},
                        os.path.join(d, "state.pt"))
             ckpt = ray.train.Checkpoint.from_directory(d)
         ray.train.report(metrics, checkpoint=ckpt)
 
 
 def final_state(result) -> dict:
-    """The model weights of a finished run's last checkpoint, on the CPU."""
+    """The model weights a finished run chose, on the CPU: the best epoch's when the loop kept
+    them (`extra["best_model"]`), else the last checkpoint's."""
     with result.checkpoint.as_directory() as d:
-        return torch.load(os.path.join(d, "state.pt"), map_location="cpu",
-                          weights_only=False)["model"]
+        state = torch.load(os.path.join(d, "state.pt"), map_location="cpu", weights_only=False)
+    return state.get("extra", {}).get("best_model", state["model"])

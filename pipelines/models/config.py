@@ -23,6 +23,8 @@ class TrainConfig(BaseModel):
     gpu: bool = Field(False, description="One GPU per worker.")
     hidden: int = Field(128, ge=8, le=4096, description="Width of each expert's hidden layer.")
     experts: int = Field(4, ge=1, le=32, description="MMoE experts.")
+    members: int = Field(5, ge=1, le=32,
+                         description="Ranker ensemble members, fitted by online bagging.")
     seed: int = Field(0, ge=0, description="Seed of the initial weights.")
     retrieval_epochs: int = Field(15, ge=1, le=500, description="Passes of the two towers.")
     retrieval_batch_size: int = Field(256, ge=8, le=1 << 16,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow.dataset as pads
 
+from pipelines.context.online import campaign_context
 from pipelines.models import artifacts, retrieval, train
 from pipelines.models.calibration import Isotonic, conformal_margin, expected_calibration_error
 from pipelines.models.config import TrainConfig
@@ -51,7 +52,8 @@ def fit_and_register(cfg: TrainConfig) -> dict:
         "gpu": cfg.gpu, "run_name": cfg.run_name or f"ranker-{out['snapshot']}",
         "random_negatives": 512})
     index = retrieval.build_index(tower["model"], tower["items"])
-    files.update(artifacts.retrieval_files(tower, index))
+    files.update(artifacts.retrieval_files(tower, index,
+                                           campaign_context(root, out["snapshot"])))
     metrics = {k: v for k, v in out["metrics"].items() if isinstance(v, (int, float))}
     metrics["val_adoption_ece_before"] = expected_calibration_error(
         pred["adopt"], val.label_adopted.to_numpy(float))

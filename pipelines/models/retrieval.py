@@ -6,6 +6,7 @@ import io
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
 import ray
@@ -20,6 +21,7 @@ from pipelines.models.two_tower import (
     ENTITY_ACTIONS, ItemTable, TwoTower, in_batch_loss, item_table, uniform_negatives,
 )
 from pipelines.storage.root import Root
+from pipelines.world.taxonomy import SURFACES
 
 KS = (10, 50, 100)
 
@@ -48,7 +50,7 @@ def train_loop_per_worker(cfg: dict) -> None:
     items = {k: torch.from_numpy(v) for k, v in cfg["items"].items()}
     model = ray.train.torch.prepare_model(_model(spec, len(items["action"]), cfg))
     opt = torch.optim.Adam(model.parameters(), lr=cfg["learning_rate"])
-    first = checkpoints.restore(model, opt, "cpu")
+    first, _ = checkpoints.restore(model, opt, "cpu")
     net = getattr(model, "module", model)
     shard = ray.train.get_dataset_shard("train")
     gen = torch.Generator().manual_seed(cfg["seed"])
@@ -112,6 +114,24 @@ def context_embeddings(model: TwoTower, df: pd.DataFrame, spec: features.Feature
                                    torch.from_numpy(enc["categorical"])).numpy()
 
 
+def context_embedding_table(model: TwoTower, spec: features.FeatureSpec, context: pd.DataFrame
+                            ) -> pa.Table:
+    """Every campaign's context embedding on every surface: the context tower's summary of an
+    advertiser and campaign, kept with the model as a signal other models and tools can reuse
+    (nearest similar accounts, notification targeting) without running the tower."""
+    parts = []
+    for surface in SURFACES:
+        emb = context_embeddings(model, context.assign(surface=surface), spec)
+        parts.append(pa.table({
+            "advertiser_id": pa.array(context.advertiser_id.to_numpy(np.int64)),
+            "campaign_id": pa.array(context.campaign_id.to_numpy(np.int64)),
+            "surface": pa.array([surface] * len(context)),
+            "embedding": pa.FixedSizeListArray.from_arrays(
+                pa.array(emb.astype(np.float32).ravel()), emb.shape[1]),
+        }))
+    return pa.concat_tables(parts)
+
+
 def _ranks(scores: np.ndarray, target: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     """1-based rank of each row's target item among its allowed items."""
     s = np.where(allowed, scores, -np.inf)
@@ -119,29 +139,46 @@ def _ranks(scores: np.ndarray, target: np.ndarray, allowed: np.ndarray) -> np.nd
     return 1 + (s > own[:, None]).sum(axis=1)
 
 
-def evaluate(model: TwoTower, spec: features.FeatureSpec, items: ItemTable,
-             train_df: pd.DataFrame, test_df: pd.DataFrame) -> dict:
-    """recall@K and NDCG@K of the adopted entity item among every item the advertiser could be
-    shown (global items and its own products), for the two towers and for popularity."""
+def ranks(model: TwoTower, spec: features.FeatureSpec, items: ItemTable,
+          train_df: pd.DataFrame, test_df: pd.DataFrame) -> pd.DataFrame:
+    """The test split's adopted entity items, each with the 1-based rank of its item among every
+    item the advertiser could be shown (global items and its own products), by the two towers
+    (`rank_two_tower`) and by popularity in the train split (`rank_popularity`)."""
     test = positives(test_df, items)
     if test.empty:
-        return {"rows": 0}
+        return test.assign(rank_two_tower=np.zeros(0, np.int64),
+                           rank_popularity=np.zeros(0, np.int64))
     allowed = (items.advertiser_id[None, :] < 0) | (
         items.advertiser_id[None, :] == test.advertiser_id.to_numpy()[:, None])
     target = test.item_row.to_numpy()
     pos_train = positives(train_df, items)
     popularity = np.bincount(pos_train.item_row, minlength=len(items)).astype(float)
     tower = context_embeddings(model, test, spec) @ item_embeddings(model, items).T
-    out = {"rows": int(len(test))}
-    for name, scores in (("two_tower", tower), ("popularity",
-                                                np.tile(popularity, (len(test), 1)))):
-        r = _ranks(scores, target, allowed)
+    return test.assign(rank_two_tower=_ranks(tower, target, allowed),
+                       rank_popularity=_ranks(np.tile(popularity, (len(test), 1)), target,
+                                              allowed))
+
+
+def summarise(ranked: pd.DataFrame) -> dict:
+    """recall@K and NDCG@K (one relevant item per row) of each scorer's ranks."""
+    out = {"rows": int(len(ranked))}
+    if ranked.empty:
+        return out
+    for name in ("two_tower", "popularity"):
+        r = ranked[f"rank_{name}"].to_numpy()
         out[name] = {
             "recall_at_k": {str(k): float(np.mean(r <= k)) for k in KS},
             "ndcg_at_k": {str(k): float(np.mean(np.where(r <= k, 1 / np.log2(r + 1), 0)))
                           for k in KS},
         }
     return out
+
+
+def evaluate(model: TwoTower, spec: features.FeatureSpec, items: ItemTable,
+             train_df: pd.DataFrame, test_df: pd.DataFrame) -> dict:
+    """recall@K and NDCG@K of the test split's adopted entity items, two towers against
+    popularity."""
+    return summarise(ranks(model, spec, items, train_df, test_df))
 
 
 def build_index(model: TwoTower, items: ItemTable) -> ann.ItemIndex:

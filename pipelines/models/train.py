@@ -42,7 +42,7 @@ def encoded_dataset(root: Root, snapshot: str, split: str, spec: features.Featur
 def build_model(spec: features.FeatureSpec, cfg: dict) -> ranker.MultiTaskRanker:
     torch.manual_seed(cfg["seed"])
     return ranker.MultiTaskRanker(spec.n_numeric, spec.cardinalities, hidden=cfg["hidden"],
-                                  n_experts=cfg["experts"])
+                                  n_experts=cfg["experts"], members=cfg["members"])
 
 
 def _forward(model, batch, device, with_position=True):
@@ -51,22 +51,24 @@ def _forward(model, batch, device, with_position=True):
 
 
 def train_loop_per_worker(cfg: dict) -> None:
-    """One worker's training: epochs over its shard, validation, a checkpoint per epoch."""
+    """One worker's training: epochs over its shard, validation, a checkpoint per epoch. The
+    checkpoint also keeps the weights of the epoch with the best validation adoption AUC so far:
+    those are the run's result (the ranker overfits the small world within a few epochs)."""
     spec = features.FeatureSpec.from_json(cfg["spec"])
     model = ray.train.torch.prepare_model(build_model(spec, cfg))
     device = ray.train.torch.get_device()
     opt = torch.optim.Adam(model.parameters(), lr=cfg["learning_rate"])
-    first_epoch = checkpoints.restore(model, opt, device)
+    first_epoch, best = checkpoints.restore(model, opt, device)
     train_shard = ray.train.get_dataset_shard("train")
     val_shard = ray.train.get_dataset_shard("validation")
+    rank = ray.train.get_context().get_world_rank()
     for epoch in range(first_epoch, cfg["epochs"]):
         model.train()
+        gen = torch.Generator().manual_seed(cfg["seed"] * 1_000_003 + epoch * 1009 + rank)
         started, seen, parts = time.perf_counter(), 0, []
         for batch in train_shard.iter_torch_batches(batch_size=cfg["batch_size"],
                                                     prefetch_batches=4):
-            out = _forward(model, batch, device)
-            total, part = ranker.loss(out, batch["adopted"].to(device),
-                                      batch["dismissed"].to(device), batch["impact"].to(device))
+            total, part = ranker.bagged_loss(model, batch, device, gen)
             opt.zero_grad()
             total.backward()
             opt.step()
@@ -77,7 +79,12 @@ def train_loop_per_worker(cfg: dict) -> None:
                    "examples_per_s": seen / max(elapsed, 1e-9),
                    **{k: float(np.mean([p[k] for p in parts])) for k in parts[0]}}
         metrics.update(_validate(model, val_shard, device))
-        checkpoints.report(metrics, model, opt, epoch)
+        if metrics["val_adoption_auc"] > best.get("val_adoption_auc", -1.0):
+            state = getattr(model, "module", model).state_dict()
+            best = {"val_adoption_auc": metrics["val_adoption_auc"], "epoch": epoch,
+                    "best_model": {k: v.detach().cpu().clone() for k, v in state.items()}}
+        metrics.update(best_epoch=best["epoch"], best_val_adoption_auc=best["val_adoption_auc"])
+        checkpoints.report(metrics, model, opt, epoch, extra=best)
 
 
 def _validate(model, shard, device) -> dict[str, float]:

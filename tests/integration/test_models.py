@@ -2,22 +2,28 @@
 
 import json
 
+import numpy as np
+import pyarrow.dataset as pads
 import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from pipelines.evaluation.offline import evaluate, write_report
+from pipelines.evaluation.offline import SLICE_MIN_ROWS, evaluate, write_report
+from pipelines.context.online import campaign_context
 from pipelines.labels.config import PrepareConfig
 from pipelines.labels.prepare import prepare
 from pipelines.models.config import TrainConfig
+from pipelines.models.artifacts import context_embeddings, load_two_tower
 from pipelines.models.job import fit_and_register
+from pipelines.models.retrieval import context_embeddings as context_embeddings_of
 from pipelines.models.train import train
 from pipelines.registry import store
 from pipelines.storage.root import Root
 from pipelines.world.config import WorldConfig
 from pipelines.world.job import generate
+from pipelines.world.taxonomy import SURFACES
 
-TINY = dict(epochs=2, batch_size=512, hidden=32, experts=2, retrieval_epochs=2)
+TINY = dict(epochs=2, batch_size=512, hidden=32, experts=2, members=2, retrieval_epochs=2)
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +39,20 @@ def test_train_register_and_evaluate(root):
     out = fit_and_register(TrainConfig(root=root.uri, run_name="e2e", **TINY))
     assert store.current(root) == out["version"]
     assert out["metrics"]["epoch"] == 1 and out["metrics"]["val_adoption_auc"] > 0.6
+    meta, files = store.load(root)
+    assert json.loads(files["model.json"])["members"] == TINY["members"]
+    emb = context_embeddings(files)
+    context = campaign_context(root, meta["snapshot"])
+    assert len(emb) == len(context) * len(SURFACES)
+    assert set(emb.surface) == set(SURFACES) and emb.campaign_id.isin(context.campaign_id).all()
+    vectors = np.stack(emb.embedding.to_numpy())
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-4)
+    catalog = pads.dataset(root.join("raw", "catalog"), filesystem=root.fs).to_table().to_pandas()
+    tower, spec, _ = load_two_tower(files, catalog)
+    first = emb[emb.surface == SURFACES[1]].head(5)
+    again = context_embeddings_of(tower, context.set_index("campaign_id").loc[
+        first.campaign_id].reset_index().assign(surface=SURFACES[1]), spec)
+    assert np.allclose(np.stack(first.embedding.to_numpy()), again, atol=1e-5)
     result = evaluate(root)
     r = result["ranking"]
     assert r["adoption_auc"] > r["popularity_adoption_auc"] - 0.02
@@ -41,9 +61,24 @@ def test_train_register_and_evaluate(root):
     assert result["index"]["recall_at_100"] >= 0.95
     if result["retrieval"]["rows"]:
         assert 0 <= result["retrieval"]["two_tower"]["recall_at_k"]["100"] <= 1
+    keys = {"ranking", "calibration", "impact", "ordering", "retrieval", "index"}
+    assert keys <= set(result)
+    assert set(result["slices"]) == {"vertical", "size_tier", "surface", "action_type"}
+    for name, values in result["slices"].items():
+        assert sum(m["rows"] for m in values.values()) == result["rows"]["test"], name
+        full = [m for m in values.values() if m["rows"] >= SLICE_MIN_ROWS]
+        assert full, name
+        for m in full:
+            assert keys <= set(m)
+            assert set(m["ranking"]) == set(r) and set(m["ordering"]["ndcg_vs_oracle"]) == {
+                "ranker", "logging_rules", "popularity"}
+            assert 0 <= m["index"]["recall_at_100"] <= 1
+    by_surface = result["slices"]["surface"].values()
+    assert sum(m.get("impact", {}).get("rows", 0) for m in by_surface) <= result["impact"]["rows"]
     path = write_report(root, result)
     html = open(f"{path}/report.html").read()
     assert "Reliability of P(adopt)" in html and "plotly" in html
+    assert "by action_type" in html and "NDCG rules" in html
     assert json.load(open(f"{path}/evaluation.json"))["model_version"] == out["version"]
 
 

@@ -1,0 +1,70 @@
+"""The ranker ensemble: averaged members, non-crossing quantiles, online-bagging loss."""
+
+import torch
+
+from pipelines.models import ranker
+
+
+def _batch(n=64, n_numeric=6, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    impact = torch.randn(n, generator=g) * 5
+    impact[::3] = float("nan")
+    return {"numeric": torch.randn(n, n_numeric, generator=g),
+            "categorical": torch.randint(0, 4, (n, 2), generator=g),
+            "position": torch.randint(0, 5, (n,), generator=g),
+            "surface": torch.randint(0, 4, (n,), generator=g),
+            "adopted": (torch.rand(n, generator=g) < 0.2).float(),
+            "dismissed": (torch.rand(n, generator=g) < 0.1).float(),
+            "impact": impact}
+
+
+def _model(members):
+    torch.manual_seed(0)
+    return ranker.MultiTaskRanker(6, [4, 4], hidden=16, expert_dim=8, n_experts=2,
+                                  members=members)
+
+
+def test_the_ensemble_averages_its_members_and_keeps_quantiles_sorted():
+    model, b = _model(3).eval(), _batch()
+    args = (b["numeric"], b["categorical"], b["position"], b["surface"])
+    each = model(*args, each=True)
+    mean = model(*args)
+    assert len(each) == 3
+    assert not torch.allclose(each[0]["adopt"], each[1]["adopt"])  # members start apart
+    assert torch.allclose(mean["adopt"], torch.stack([o["adopt"] for o in each]).mean(0))
+    q = mean["impact"]
+    assert (q[:, 0] <= q[:, 1]).all() and (q[:, 1] <= q[:, 2]).all()
+
+
+def test_bagged_loss_trains_every_member_on_its_own_resample():
+    model, b = _model(3), _batch()
+    total, parts = ranker.bagged_loss(model, b, "cpu", torch.Generator().manual_seed(1))
+    total.backward()
+    grads = [sum(p.grad.abs().sum() for p in m.parameters() if p.grad is not None)
+             for m in model.members]
+    assert all(g > 0 for g in grads)
+    assert set(parts) == {"loss_adopt", "loss_dismiss", "loss_impact"}
+    # a different draw weights the rows differently
+    again, _ = ranker.bagged_loss(model, b, "cpu", torch.Generator().manual_seed(2))
+    assert not torch.isclose(total, again)
+
+
+def test_one_member_sees_the_batch_as_it_is():
+    model, b = _model(1).eval(), _batch()  # eval: no dropout, so both passes agree
+    total, _ = ranker.bagged_loss(model, b, "cpu", torch.Generator().manual_seed(1))
+    out = model(b["numeric"], b["categorical"], b["position"], b["surface"])
+    plain, _ = ranker.loss(out, b["adopted"], b["dismissed"], b["impact"])
+    assert torch.isclose(total, plain)
+
+
+def test_weights_count_rows_that_many_times():
+    model, b = _model(1).eval(), _batch(n=8)
+    out = model(b["numeric"], b["categorical"], b["position"], b["surface"])
+    w = torch.tensor([2.0, 0, 1, 1, 0, 3, 1, 0])
+    rows = torch.repeat_interleave(torch.arange(8), w.long())
+    _, weighted = ranker.loss(out, b["adopted"], b["dismissed"], b["impact"], w)
+    _, repeated = ranker.loss({k: v[rows] for k, v in out.items()}, b["adopted"][rows],
+                              b["dismissed"][rows], b["impact"][rows])
+    # the same sum over rows; each mean divides by its own row count
+    for task in ("loss_adopt", "loss_dismiss"):
+        assert abs(weighted[task] * 8 - repeated[task] * len(rows)) < 1e-4
