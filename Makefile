@@ -21,7 +21,7 @@ demo: $(STAMP)
 	$(BIN)/guidance world summary
 	$(BIN)/guidance prepare --version demo --overwrite
 	$(BIN)/guidance context show --advertiser 17
-	$(BIN)/guidance train --epochs 4
+	$(BIN)/guidance train
 	$(BIN)/guidance evaluate
 	$(BIN)/python -m serving.demo
 

@@ -2,7 +2,8 @@
 Ray Data) against a plain PyTorch loop over the same examples in memory, same model, same batch
 size, in the same process. Steady state: the first epoch of each is left out.
 
-    .venv/bin/python benchmarks/train.py [--examples 200000] [--epochs 3] [--batch-size 1024] [--members 5]
+    .venv/bin/python benchmarks/train.py [--examples 200000] [--epochs 3] [--batch-size 1024]
+        [--members 5]
 """
 
 from __future__ import annotations
@@ -62,8 +63,9 @@ def plain(data: dict[str, np.ndarray], cfg: dict) -> list[float]:
     for _ in range(cfg["epochs"]):
         model.train()
         started = time.perf_counter()
+        order = torch.randperm(n, generator=gen)  # the Ray Train loop shuffles too
         for i in range(0, n, cfg["batch_size"]):
-            b = {k: v[i:i + cfg["batch_size"]] for k, v in t.items()}
+            b = {k: v[order[i:i + cfg["batch_size"]]] for k, v in t.items()}
             loss, _ = ranker.bagged_loss(model, b, "cpu", gen)
             opt.zero_grad()
             loss.backward()
@@ -98,8 +100,8 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=1024)
     ap.add_argument("--members", type=int, default=TrainConfig().members)
     args = ap.parse_args()
-    cfg = {"epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": 2e-3,
-           "hidden": 128, "experts": 4, "members": args.members, "seed": 0}
+    cfg = {**TrainConfig().model_dump(), "epochs": args.epochs, "batch_size": args.batch_size,
+           "members": args.members}
     data = synthetic(args.examples)
     ensure_ray()
     ray.data.DataContext.get_current().enable_progress_bars = False

@@ -134,13 +134,22 @@ def prepare_cmd(
                    f"{r['online_campaigns']:,} campaigns as of {manifest['as_of_now']}")
 
 
+def _train_default(field: str):
+    from pipelines.models.config import TrainConfig
+
+    return TrainConfig.model_fields[field].default
+
+
 @app.command("train")
 def train_cmd(
     snapshot: Optional[str] = typer.Option(None, help="Snapshot version (default: latest)."),
-    epochs: int = typer.Option(6, help="Passes over the train split."),
-    workers: int = typer.Option(1, help="Ray Train workers."),
+    epochs: int = typer.Option(_train_default("epochs"), help="Passes over the train split."),
+    workers: int = typer.Option(_train_default("workers"), help="Ray Train workers."),
     gpu: bool = typer.Option(False, help="One GPU per worker."),
-    batch_size: int = typer.Option(1024, help="Examples per step per worker."),
+    batch_size: int = typer.Option(_train_default("batch_size"),
+                                   help="Examples per step per worker."),
+    members: int = typer.Option(_train_default("members"),
+                                help="Ranker ensemble members (online bagging)."),
     run_name: Optional[str] = typer.Option(None, help="Ray Train run; rerun it to resume."),
     root: Optional[str] = ROOT_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
@@ -152,7 +161,7 @@ def train_cmd(
 
         return fit_and_register(TrainConfig(
             root=root or default_root(), snapshot=snapshot, epochs=epochs, workers=workers,
-            gpu=gpu, batch_size=batch_size, run_name=run_name))
+            gpu=gpu, batch_size=batch_size, members=members, run_name=run_name))
 
     out = run_job(job)
     if as_json:
@@ -160,7 +169,8 @@ def train_cmd(
     else:
         m = out["metrics"]
         typer.echo(f"model {out['version']} registered (snapshot {out['snapshot']}): validation "
-                   f"adoption AUC {m['val_adoption_auc']:.4f}, dismissal AUC "
+                   f"adoption AUC {m['best_val_adoption_auc']:.4f} at its best epoch "
+                   f"({m['best_epoch'] + 1} of {m['epoch'] + 1}), dismissal AUC "
                    f"{m['val_dismissal_auc']:.4f}, {m['examples_per_s']:,.0f} examples/s")
 
 

@@ -16,8 +16,10 @@ class TrainConfig(BaseModel):
     snapshot: str | None = Field(None, description="Snapshot version (default: latest).")
     run_name: str | None = Field(None, pattern=r"^[A-Za-z0-9._-]{1,80}$",
                                  description="Ray Train run; a rerun resumes its last checkpoint.")
-    epochs: int = Field(6, ge=1, le=500, description="Passes over the train split.")
-    batch_size: int = Field(1024, ge=8, le=1 << 20, description="Examples per step per worker.")
+    epochs: int = Field(8, ge=1, le=500, description="Passes over the train split.")
+    batch_size: int = Field(256, ge=8, le=1 << 20, description="Examples per step per worker.")
+    shuffle_buffer: int = Field(65_536, ge=1, le=1 << 24,
+                                description="Rows each worker shuffles its batches from.")
     learning_rate: float = Field(2e-3, gt=0, le=1, description="Adam learning rate.")
     workers: int = Field(1, ge=1, le=1024, description="Ray Train workers.")
     gpu: bool = Field(False, description="One GPU per worker.")

@@ -49,7 +49,7 @@ def fit_and_register(cfg: TrainConfig) -> dict:
     tower = retrieval.train(root, out["snapshot"], catalog, {
         "epochs": cfg.retrieval_epochs, "batch_size": cfg.retrieval_batch_size,
         "learning_rate": cfg.learning_rate, "seed": cfg.seed, "workers": cfg.workers,
-        "gpu": cfg.gpu, "run_name": cfg.run_name or f"ranker-{out['snapshot']}",
+        "gpu": cfg.gpu, "run_name": out["run_name"],
         "random_negatives": 512})
     index = retrieval.build_index(tower["model"], tower["items"])
     files.update(artifacts.retrieval_files(tower, index,

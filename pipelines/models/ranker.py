@@ -26,76 +26,89 @@ from pipelines.world.taxonomy import SURFACES
 QUANTILES = (0.1, 0.5, 0.9)
 
 
-def _mlp(d_in: int, hidden: int, d_out: int, dropout: float) -> nn.Sequential:
-    return nn.Sequential(nn.Linear(d_in, hidden), nn.ReLU(), nn.Dropout(dropout),
-                         nn.Linear(hidden, d_out), nn.ReLU())
+TASKS = ("adopt", "dismiss", "impact")
 
 
-class _Member(nn.Module):
-    def __init__(self, n_numeric: int, cardinalities: list[int], emb_dim: int, hidden: int,
-                 expert_dim: int, n_experts: int, dropout: float):
-        super().__init__()
-        self.embeddings = nn.ModuleList(nn.Embedding(c, min(emb_dim, c)) for c in cardinalities)
-        d_in = n_numeric + sum(min(emb_dim, c) for c in cardinalities)
-        self.experts = nn.ModuleList(_mlp(d_in, hidden, expert_dim, dropout)
-                                     for _ in range(n_experts))
-        self.gates = nn.ModuleDict({t: nn.Linear(d_in, n_experts)
-                                    for t in ("adopt", "dismiss", "impact")})
-        self.adopt = nn.Linear(expert_dim, 1)
-        self.dismiss = nn.Linear(expert_dim, 1)
-        self.impact = nn.Linear(expert_dim, len(QUANTILES))
-        n_slots = MAX_POSITION * len(SURFACES)
-        self.position_adopt = nn.Embedding(n_slots, 1)
-        self.position_dismiss = nn.Embedding(n_slots, 1)
-        nn.init.zeros_(self.position_adopt.weight)
-        nn.init.zeros_(self.position_dismiss.weight)
-
-    def forward(self, numeric: torch.Tensor, categorical: torch.Tensor, position: torch.Tensor,
-                surface: torch.Tensor, with_position: bool = True) -> dict[str, torch.Tensor]:
-        """Logits of adoption and dismissal, and impact quantiles (squashed units, sorted)."""
-        parts = [numeric] + [emb(categorical[:, i]) for i, emb in enumerate(self.embeddings)]
-        x = torch.cat(parts, dim=1)
-        experts = torch.stack([e(x) for e in self.experts], dim=1)  # [batch, expert, dim]
-
-        def mix(task):
-            w = torch.softmax(self.gates[task](x), dim=1).unsqueeze(-1)
-            return (w * experts).sum(dim=1)
-
-        adopt = self.adopt(mix("adopt")).squeeze(-1)
-        dismiss = self.dismiss(mix("dismiss")).squeeze(-1)
-        if with_position:
-            slot = surface * MAX_POSITION + position
-            adopt = adopt + self.position_adopt(slot).squeeze(-1)
-            dismiss = dismiss + self.position_dismiss(slot).squeeze(-1)
-        q = self.impact(mix("impact"))
-        # Quantiles must not cross: the 50 % head plus non-negative gaps either side.
-        mid = q[:, 1]
-        low = mid - nn.functional.softplus(q[:, 0])
-        high = mid + nn.functional.softplus(q[:, 2])
-        return {"adopt": adopt, "dismiss": dismiss, "impact": torch.stack([low, mid, high], 1)}
+def _weight(*shape: int, fan_in: int) -> nn.Parameter:
+    """Uniform(±1/√fan_in), as nn.Linear initialises its weights and biases."""
+    bound = 1.0 / fan_in ** 0.5
+    return nn.Parameter(torch.empty(*shape).uniform_(-bound, bound))
 
 
 class MultiTaskRanker(nn.Module):
+    """`members` independent MMoE networks computed side by side: each weight has a leading
+    member axis, so one batched matmul serves every member and an ensemble costs about as many
+    kernel launches as one network (a request scores a few dozen candidates, where launches,
+    not arithmetic, take the time)."""
+
     def __init__(self, n_numeric: int, cardinalities: list[int], emb_dim: int = 8,
                  hidden: int = 128, expert_dim: int = 64, n_experts: int = 4,
                  dropout: float = 0.1, members: int = 1):
         super().__init__()
-        self.members = nn.ModuleList(
-            _Member(n_numeric, cardinalities, emb_dim, hidden, expert_dim, n_experts, dropout)
-            for _ in range(members))
+        m, e = members, n_experts
+        self.n_members, self.n_experts, self.hidden = m, e, hidden
+        self.emb_dims = [min(emb_dim, c) for c in cardinalities]
+        # one table per categorical holds every member's vectors side by side
+        self.embeddings = nn.ModuleList(nn.Embedding(c, m * d)
+                                        for c, d in zip(cardinalities, self.emb_dims))
+        d_in = n_numeric + sum(self.emb_dims)
+        # experts' first layers side by side (one matmul per member), second layers per expert
+        self.w1 = _weight(m, d_in, e * hidden, fan_in=d_in)
+        self.b1 = _weight(m, 1, e * hidden, fan_in=d_in)
+        self.w2 = _weight(m, e, hidden, expert_dim, fan_in=hidden)
+        self.b2 = _weight(m, e, 1, expert_dim, fan_in=hidden)
+        self.dropout = nn.Dropout(dropout)
+        self.gate_w = _weight(m, d_in, len(TASKS) * e, fan_in=d_in)
+        self.gate_b = _weight(m, 1, len(TASKS) * e, fan_in=d_in)
+        self.head_w = nn.ParameterDict({t: _weight(m, expert_dim, k, fan_in=expert_dim)
+                                        for t, k in zip(TASKS, (1, 1, len(QUANTILES)))})
+        self.head_b = nn.ParameterDict({t: _weight(m, 1, k, fan_in=expert_dim)
+                                        for t, k in zip(TASKS, (1, 1, len(QUANTILES)))})
+        n_slots = MAX_POSITION * len(SURFACES)
+        self.position_adopt = nn.Embedding(n_slots, m)
+        self.position_dismiss = nn.Embedding(n_slots, m)
+        nn.init.zeros_(self.position_adopt.weight)
+        nn.init.zeros_(self.position_dismiss.weight)
+
+    def members_forward(self, numeric: torch.Tensor, categorical: torch.Tensor,
+                        position: torch.Tensor, surface: torch.Tensor,
+                        with_position: bool = True) -> dict[str, torch.Tensor]:
+        """Every member's logits of adoption and dismissal [member, batch] and impact
+        quantiles [member, batch, 3] (squashed units, sorted)."""
+        m, b = self.n_members, len(numeric)
+        parts = [numeric.unsqueeze(0).expand(m, b, -1)] + [
+            emb(categorical[:, i]).view(b, m, d).transpose(0, 1)
+            for i, (emb, d) in enumerate(zip(self.embeddings, self.emb_dims))]
+        x = torch.cat(parts, dim=2)  # [member, batch, d_in]
+        e = self.n_experts
+        h = torch.relu(torch.baddbmm(self.b1, x, self.w1)).view(m, b, e, self.hidden)
+        experts = torch.relu(torch.matmul(self.dropout(h).transpose(1, 2), self.w2) + self.b2)
+        gates = torch.softmax(torch.baddbmm(self.gate_b, x, self.gate_w).view(
+            m, b, len(TASKS), e), dim=-1)  # [member, batch, task, expert]
+        mixed = torch.matmul(gates, experts.transpose(1, 2))  # [member, batch, task, dim]
+        out = {t: torch.baddbmm(self.head_b[t], mixed[:, :, i], self.head_w[t])
+               for i, t in enumerate(TASKS)}
+        adopt, dismiss, q = out["adopt"][..., 0], out["dismiss"][..., 0], out["impact"]
+        if with_position:
+            slot = surface * MAX_POSITION + position
+            adopt = adopt + self.position_adopt(slot).T
+            dismiss = dismiss + self.position_dismiss(slot).T
+        # Quantiles must not cross: the 50 % head plus non-negative gaps either side.
+        mid = q[..., 1]
+        low = mid - nn.functional.softplus(q[..., 0])
+        high = mid + nn.functional.softplus(q[..., 2])
+        return {"adopt": adopt, "dismiss": dismiss, "impact": torch.stack([low, mid, high], -1)}
 
     def forward(self, numeric: torch.Tensor, categorical: torch.Tensor, position: torch.Tensor,
                 surface: torch.Tensor, with_position: bool = True, each: bool = False):
         """Logits of adoption and dismissal, and impact quantiles (squashed units, sorted),
         averaged over the members; with `each`, every member's outputs (for training, through
         the DDP wrapper so that gradients are synchronised)."""
-        outs = [m(numeric, categorical, position, surface, with_position) for m in self.members]
+        out = self.members_forward(numeric, categorical, position, surface, with_position)
         if each:
-            return outs
-        if len(outs) == 1:
-            return outs[0]
+            return [{k: v[i] for k, v in out.items()} for i in range(self.n_members)]
         # Averaging sorted quantile triples keeps them sorted.
-        return {k: torch.stack([o[k] for o in outs]).mean(dim=0) for k in outs[0]}
+        return {k: v.mean(dim=0) for k, v in out.items()}
 
 
 def squash(x: torch.Tensor) -> torch.Tensor:

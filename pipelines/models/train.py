@@ -7,6 +7,8 @@ with a checkpoint, and on a rerun with the same run name continues from the last
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 
 import numpy as np
@@ -19,11 +21,13 @@ from ray.train import CheckpointConfig, RunConfig, ScalingConfig
 from ray.train.torch import TorchTrainer
 from sklearn.metrics import log_loss, roc_auc_score
 
+from pipelines.errors import ConfigError
 from pipelines.labels.prepare import latest_version
 from pipelines.models import checkpoints, features, ranker
 from pipelines.models.config import TrainConfig
 from pipelines.runtime import ensure_ray
 from pipelines.storage.root import Root
+from pipelines.storage.version import code_version
 
 TENSORS = ("numeric", "categorical", "position", "surface", "adopted", "dismissed", "impact")
 
@@ -33,10 +37,14 @@ def _encode_batch(batch: pd.DataFrame, spec_json: str) -> dict[str, np.ndarray]:
     return {**features.encode(batch, spec), **features.targets(batch)}
 
 
-def encoded_dataset(root: Root, snapshot: str, split: str, spec: features.FeatureSpec):
+def encoded_dataset(root: Root, snapshot: str, split: str, spec: features.FeatureSpec,
+                    shuffle_blocks: bool = False):
     path = root.join("snapshots", snapshot, "examples", f"split={split}")
-    return ray.data.read_parquet(path, filesystem=root.fs).map_batches(
-        _encode_batch, batch_format="pandas", fn_kwargs={"spec_json": spec.to_json()})
+    ds = ray.data.read_parquet(path, filesystem=root.fs)
+    if shuffle_blocks:
+        ds = ds.randomize_block_order()
+    return ds.map_batches(_encode_batch, batch_format="pandas",
+                          fn_kwargs={"spec_json": spec.to_json()})
 
 
 def build_model(spec: features.FeatureSpec, cfg: dict) -> ranker.MultiTaskRanker:
@@ -66,8 +74,12 @@ def train_loop_per_worker(cfg: dict) -> None:
         model.train()
         gen = torch.Generator().manual_seed(cfg["seed"] * 1_000_003 + epoch * 1009 + rank)
         started, seen, parts = time.perf_counter(), 0, []
-        for batch in train_shard.iter_torch_batches(batch_size=cfg["batch_size"],
-                                                    prefetch_batches=4):
+        # The snapshot's files are in time order: without a shuffle every batch would hold one
+        # stretch of days of one block of advertisers, and SGD would chase the drift.
+        for batch in train_shard.iter_torch_batches(
+                batch_size=cfg["batch_size"], prefetch_batches=4,
+                local_shuffle_buffer_size=cfg["shuffle_buffer"],
+                local_shuffle_seed=cfg["seed"] * 1009 + epoch * 101 + rank):
             total, part = ranker.bagged_loss(model, batch, device, gen)
             opt.zero_grad()
             total.backward()
@@ -103,10 +115,45 @@ def _validate(model, shard, device) -> dict[str, float]:
             "val_dismissal_auc": float(roc_auc_score(y_d, p_d))}
 
 
+# Settings that may change between a run and its resumption; every other one shapes the model.
+RESUMABLE = {"root", "snapshot", "run_name", "epochs", "retrieval_epochs", "workers", "gpu"}
+
+
+def claim_run(root: Root, cfg: TrainConfig, snapshot: str) -> str:
+    """The Ray Train run to write: `--run-name`, or one named after the snapshot and the settings
+    that shape the model (its config and the pipelines' source), so a rerun resumes only a run
+    of the same data and model. Naming a run that was started on another snapshot (or a rebuilt
+    one) or another model is refused: resuming it would load weights of a different shape, or
+    silently keep a stale model."""
+    with root.fs.open_input_stream(root.join("snapshots", snapshot, "manifest.json")) as f:
+        created = json.loads(f.read())["created_at"]
+    shape = {k: v for k, v in cfg.model_dump().items() if k not in RESUMABLE}
+    code = code_version()["source_sha256"]  # the pipelines' source: the model's architecture
+    identity = hashlib.sha256(json.dumps({"snapshot": snapshot, "created_at": created,
+                                          "code": code, **shape},
+                                         sort_keys=True).encode()).hexdigest()[:12]
+    name = cfg.run_name or f"ranker-{snapshot}-{identity}"
+    marker = f"models/run-identity/{name}.json"
+    if root.exists(marker):
+        with root.fs.open_input_stream(root.join(marker)) as f:
+            if json.loads(f.read())["identity"] != identity:
+                raise ConfigError(f"run {name!r} was started on another snapshot or model "
+                                  f"configuration; pass a new --run-name")
+    else:
+        root.fs.create_dir(root.join("models", "run-identity"), recursive=True)
+        with root.fs.open_output_stream(root.join(marker)) as f:
+            f.write(json.dumps({"identity": identity, "snapshot": snapshot,
+                                "snapshot_created_at": created, "code": code,
+                                **shape}).encode())
+    return name
+
+
 def train(cfg: TrainConfig) -> dict:
-    """Fit the ranker; returns the final metrics, the model's state and its feature spec."""
+    """Fit the ranker; returns the run name, final metrics, the model's state and its feature
+    spec."""
     root = Root(cfg.root)
     snapshot = cfg.snapshot or latest_version(root)
+    run_name = claim_run(root, cfg, snapshot)
     spec = features.fit(pads.dataset(root.join("snapshots", snapshot, "examples", "split=train"),
                                      filesystem=root.fs, format="parquet"))
     ensure_ray()
@@ -115,15 +162,15 @@ def train(cfg: TrainConfig) -> dict:
         train_loop_per_worker,
         train_loop_config=loop_cfg,
         scaling_config=ScalingConfig(num_workers=cfg.workers, use_gpu=cfg.gpu),
-        run_config=RunConfig(name=cfg.run_name or f"ranker-{snapshot}",
+        run_config=RunConfig(name=run_name,
                              storage_path=root.join("models", "runs"),
                              checkpoint_config=CheckpointConfig(num_to_keep=2)),
-        datasets={"train": encoded_dataset(root, snapshot, "train", spec),
+        datasets={"train": encoded_dataset(root, snapshot, "train", spec, shuffle_blocks=True),
                   "validation": encoded_dataset(root, snapshot, "validation", spec)},
     )
     result = trainer.fit()
-    return {"snapshot": snapshot, "metrics": result.metrics, "state": checkpoints.final_state(result),
-            "spec": spec, "config": loop_cfg}
+    return {"snapshot": snapshot, "run_name": run_name, "metrics": result.metrics,
+            "state": checkpoints.final_state(result), "spec": spec, "config": loop_cfg}
 
 
 def predict(model: ranker.MultiTaskRanker, df: pd.DataFrame, spec: features.FeatureSpec,

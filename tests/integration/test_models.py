@@ -10,13 +10,14 @@ from typer.testing import CliRunner
 from cli.main import app
 from pipelines.evaluation.offline import SLICE_MIN_ROWS, evaluate, write_report
 from pipelines.context.online import campaign_context
+from pipelines.errors import ConfigError
 from pipelines.labels.config import PrepareConfig
 from pipelines.labels.prepare import prepare
 from pipelines.models.config import TrainConfig
 from pipelines.models.artifacts import context_embeddings, load_two_tower
 from pipelines.models.job import fit_and_register
 from pipelines.models.retrieval import context_embeddings as context_embeddings_of
-from pipelines.models.train import train
+from pipelines.models.train import claim_run, train
 from pipelines.registry import store
 from pipelines.storage.root import Root
 from pipelines.world.config import WorldConfig
@@ -87,6 +88,16 @@ def test_rerun_resumes_from_the_last_checkpoint(root):
     assert first["metrics"]["resumed_from_epoch"] == 0
     second = train(TrainConfig(root=root.uri, run_name="resume", **{**TINY, "epochs": 2}))
     assert second["metrics"]["epoch"] == 1 and second["metrics"]["resumed_from_epoch"] == 1
+
+
+def test_a_run_resumes_only_the_same_snapshot_and_model(root):
+    cfg = TrainConfig(root=root.uri, **TINY)
+    name = claim_run(root, cfg, "s1")
+    assert name.startswith("ranker-s1-")
+    assert claim_run(root, cfg.model_copy(update={"epochs": 9}), "s1") == name  # more epochs
+    assert claim_run(root, cfg.model_copy(update={"hidden": 16}), "s1") != name
+    with pytest.raises(ConfigError, match="new --run-name"):
+        claim_run(root, cfg.model_copy(update={"run_name": name, "members": 3}), "s1")
 
 
 def test_cli_evaluate(root):
