@@ -233,8 +233,8 @@ def evaluate(root: Root, version: str | None = None) -> dict:
         "adoption_auc_share_of_gap": (r["adoption_auc"] - pop) / (orc - pop),
         "ece_after_at_most_0.02": result["calibration"]["ece_after"] <= 0.02,
         "interval_coverage_0.75_0.85": cov is not None and 0.75 <= cov <= 0.85,
-        "ordering_beats_rules_and_popularity": o["ranker"] > max(o["logging_rules"],
-                                                                 o["popularity"]),
+        "ordering_beats_rules_and_popularity": None not in o.values() and o["ranker"] > max(
+            o["logging_rules"], o["popularity"]),
         "index_recall_at_100_at_least_0.95": result["index"]["recall_at_100"] >= 0.95,
         "two_tower_recall_at_100_beats_popularity": result["retrieval"].get("rows", 0) > 0 and
         result["retrieval"]["two_tower"]["recall_at_k"]["100"]
@@ -349,7 +349,7 @@ def write_report(root: Root, result: dict) -> str:
     """report.html and evaluation.json under reports/evaluation/<version>/, published whole."""
     dest = f"reports/evaluation/{result['model_version']}"
     with root.staging("evaluation") as staged:
-        for name, text in (("evaluation.json", json.dumps(result, indent=2)),
+        for name, text in (("evaluation.json", json.dumps(result, indent=2, allow_nan=False)),
                            ("report.html", render_html(result))):
             with root.fs.open_output_stream(f"{staged}/{name}") as f:
                 f.write(text.encode())
