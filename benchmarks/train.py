@@ -64,8 +64,9 @@ def plain(data: dict[str, np.ndarray], cfg: dict) -> list[float]:
         model.train()
         started = time.perf_counter()
         order = torch.randperm(n, generator=gen)  # the Ray Train loop shuffles too
+        shuffled = {k: v[order] for k, v in t.items()}
         for i in range(0, n, cfg["batch_size"]):
-            b = {k: v[order[i:i + cfg["batch_size"]]] for k, v in t.items()}
+            b = {k: v[i:i + cfg["batch_size"]] for k, v in shuffled.items()}
             loss, _ = ranker.bagged_loss(model, b, "cpu", gen)
             opt.zero_grad()
             loss.backward()
