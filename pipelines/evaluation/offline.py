@@ -81,14 +81,14 @@ class Scored:
     ranked by retrieval, and each test context's index recall."""
 
     test: pd.DataFrame
-    raw: dict[str, np.ndarray]  # uncalibrated ranker outputs, with position (adopt, dismiss)
+    raw: dict[str, np.ndarray]  # the ranker's outputs with position, before calibration
     calibrated: np.ndarray  # P(adopt) after isotonic calibration
     scores: dict[str, np.ndarray]  # adoption scores: ranker, gbdt, popularity, oracle
     relevance: np.ndarray  # oracle: true P(adopt) × expected conversion gain
     orderings: dict[str, np.ndarray]  # slate orderings: ranker, logging_rules, popularity
     impact_rows: pd.DataFrame  # realised, raw and widened 10/50/90 % per judged adoption
-    ranked: pd.DataFrame
-    index_recall: np.ndarray
+    ranked: pd.DataFrame  # test entity adoptions with each retrieval scorer's rank
+    index_recall: np.ndarray  # recall@100 against exact search, per test impression
 
 
 def _metrics(sc: Scored, test: np.ndarray, impact: np.ndarray, ranked: np.ndarray,
