@@ -24,6 +24,8 @@ from pipelines.models.features import MAX_POSITION
 from pipelines.world.taxonomy import SURFACES
 
 QUANTILES = (0.1, 0.5, 0.9)
+# a training batch: the encoded inputs (features.encode) and the labels (features.targets)
+BATCH_KEYS = ("numeric", "categorical", "position", "surface", "adopted", "dismissed", "impact")
 
 
 TASKS = ("adopt", "dismiss", "impact")
@@ -151,8 +153,7 @@ def bagged_loss(model: nn.Module, batch: dict[str, torch.Tensor], device,
     """The members' summed losses on one batch, each member weighting every row by its own
     Poisson(1) draw (online bagging); one member sees the batch as it is. `model` may be
     wrapped by DDP; `generator` lives on the CPU."""
-    t = {k: batch[k].to(device) for k in ("numeric", "categorical", "position", "surface",
-                                          "adopted", "dismissed", "impact")}
+    t = {k: batch[k].to(device) for k in BATCH_KEYS}
     outs = model(t["numeric"], t["categorical"], t["position"], t["surface"], each=True)
     n = len(t["adopted"])
     total, parts = 0.0, []

@@ -29,8 +29,6 @@ from pipelines.runtime import ensure_ray
 from pipelines.storage.root import Root
 from pipelines.storage.version import code_version
 
-TENSORS = ("numeric", "categorical", "position", "surface", "adopted", "dismissed", "impact")
-
 
 def _encode_batch(batch: pd.DataFrame, spec_json: str) -> dict[str, np.ndarray]:
     spec = features.FeatureSpec.from_json(spec_json)
