@@ -13,6 +13,7 @@ import torch
 from pipelines.models import features
 from pipelines.models.calibration import Isotonic
 from pipelines.models.ranker import MultiTaskRanker
+from pipelines.registry.store import RegistryError
 
 CONTEXT_EMBEDDINGS = "context_embeddings.parquet"
 
@@ -38,11 +39,18 @@ class LoadedRanker:
     def __init__(self, files: dict[str, bytes]):
         self.spec = features.FeatureSpec.from_json(files["features.json"].decode())
         cfg = json.loads(files["model.json"])
-        self.model = MultiTaskRanker(self.spec.n_numeric, self.spec.cardinalities,
-                                     hidden=cfg["hidden"], n_experts=cfg["experts"],
-                                     members=cfg["members"])
         state = torch.load(io.BytesIO(files["ranker.pt"]), map_location="cpu", weights_only=False)
-        self.model.load_state_dict(state)
+        try:
+            self.model = MultiTaskRanker(self.spec.n_numeric, self.spec.cardinalities,
+                                         hidden=cfg["hidden"], n_experts=cfg["experts"],
+                                         members=cfg["members"])
+            self.model.load_state_dict(state)
+        except (KeyError, RuntimeError) as e:
+            # a version written by an older ranker (before the ensemble): its files are intact,
+            # but this code cannot rebuild the network they describe
+            raise RegistryError(f"the ranker files were written in another format than this "
+                                f"code reads ({type(e).__name__}: {str(e)[:120]}); retrain "
+                                f"with `guidance train`") from None
         self.model.eval()
         cal = json.loads(files["calibration.json"])
         self.calibrators = {k: Isotonic(**v) for k, v in cal["probabilities"].items()}

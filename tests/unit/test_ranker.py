@@ -1,8 +1,15 @@
-"""The ranker ensemble: averaged members, non-crossing quantiles, online-bagging loss."""
+"""The ranker ensemble: averaged members, non-crossing quantiles, online-bagging loss, and
+registry files it cannot read."""
 
+import json
+
+import pytest
 import torch
 
-from pipelines.models import ranker
+from pipelines.models import artifacts, ranker
+from pipelines.models.calibration import Isotonic
+from pipelines.models.features import FeatureSpec
+from pipelines.registry.store import RegistryError
 
 
 def _batch(n=64, n_numeric=6, seed=0):
@@ -68,3 +75,21 @@ def test_weights_count_rows_that_many_times():
     # the same sum over rows; each mean divides by its own row count
     for task in ("loss_adopt", "loss_dismiss"):
         assert abs(weighted[task] * 8 - repeated[task] * len(rows)) < 1e-4
+
+
+def test_ranker_files_of_another_format_are_refused_with_a_clear_error():
+    spec = FeatureSpec([f"x{i}" for i in range(6)], [0.0] * 6, [1.0] * 6, [], ["a", "b"],
+                       {"a": ["1", "2", "3"], "b": ["1", "2", "3"]})
+    model = ranker.MultiTaskRanker(6, spec.cardinalities, hidden=16, n_experts=2, members=2)
+    cal = Isotonic.fit(torch.rand(50).numpy(), (torch.rand(50) < 0.3).float().numpy())
+    files = artifacts.to_files(model.state_dict(), spec,
+                               {"hidden": 16, "experts": 2, "members": 2, "seed": 0},
+                               {"adopt": cal, "dismiss": cal})
+    assert artifacts.LoadedRanker(files).model.n_members == 2
+    older = {**files, "model.json": json.dumps({"hidden": 16, "experts": 2, "seed": 0}).encode()}
+    with pytest.raises(RegistryError, match="another format.*guidance train"):
+        artifacts.LoadedRanker(older)
+    wrong = {**files, "model.json": json.dumps({"hidden": 16, "experts": 2, "members": 3,
+                                                "seed": 0}).encode()}
+    with pytest.raises(RegistryError, match="another format"):
+        artifacts.LoadedRanker(wrong)
