@@ -13,6 +13,29 @@ def auc(y: np.ndarray, p: np.ndarray) -> float | None:
     return float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else None
 
 
+def auc_difference(y: np.ndarray, a: np.ndarray, b: np.ndarray, groups: np.ndarray,
+                   resamples: int = 500, seed: int = 0) -> dict[str, float] | None:
+    """AUC(a) − AUC(b) on the same rows, with a 95 % interval from a paired bootstrap that
+    resamples whole groups (advertisers: one advertiser's rows are not independent draws).
+    None when only one class is present."""
+    y, a, b = np.asarray(y), np.asarray(a), np.asarray(b)
+    point_a, point_b = auc(y, a), auc(y, b)
+    if point_a is None or point_b is None:
+        return None
+    codes, uniques = pd.factorize(np.asarray(groups))
+    rows_of = np.split(np.argsort(codes, kind="stable"),
+                       np.cumsum(np.bincount(codes, minlength=len(uniques)))[:-1])
+    rng = np.random.default_rng(seed)
+    diffs = []
+    for _ in range(resamples):
+        rows = np.concatenate([rows_of[g] for g in rng.integers(0, len(uniques), len(uniques))])
+        da, db = auc(y[rows], a[rows]), auc(y[rows], b[rows])
+        if da is not None and db is not None:
+            diffs.append(da - db)
+    low, high = np.quantile(diffs, [0.025, 0.975])
+    return {"difference": point_a - point_b, "ci95_low": float(low), "ci95_high": float(high)}
+
+
 def slate_ndcg(slate: np.ndarray, relevance: np.ndarray, score: np.ndarray) -> float | None:
     """Mean NDCG of ordering each slate's items by `score` against their true `relevance`
     (slates with fewer than two items or no relevant item are skipped; None when none is

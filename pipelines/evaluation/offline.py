@@ -214,6 +214,9 @@ def evaluate(root: Root, version: str | None = None) -> dict:
             extra["calibrators"]["dismiss"](sc.raw["dismiss"]), y_dis),
         "reliability_before": reliability(sc.raw["adopt"], y),
         "reliability_after": reliability(sc.calibrated, y)})
+    # Both models score the same rows, so their AUCs' difference is judged on paired resamples.
+    overall["ranking"]["adoption_auc_minus_gbdt"] = M.auc_difference(
+        y, sc.scores["ranker"], sc.scores["gbdt"], sc.test.advertiser_id.to_numpy())
     # The index's recall as measured at build time (perturbed items as queries) stays the
     # headline; the test contexts' recall is reported beside it.
     overall["index"] = {"recall_at_100": meta["index"]["recall_at_100"],
@@ -241,6 +244,14 @@ def evaluate(root: Root, version: str | None = None) -> dict:
         > result["retrieval"]["popularity"]["recall_at_k"]["100"],
     }
     return result
+
+
+def _versus_gbdt(ranking: dict) -> str:
+    d = ranking.get("adoption_auc_minus_gbdt")
+    if d is None:
+        return ""
+    return (f" Ranker AUC minus LightGBM's: {d['difference']:+.4f}, 95 % interval "
+            f"{d['ci95_low']:+.4f} to {d['ci95_high']:+.4f} (advertisers resampled).")
 
 
 SLICE_COLUMNS = {  # report column → path in a slice's metrics
@@ -333,7 +344,7 @@ td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}}</style></head><b
 <h2>Targets</h2><ul>{targets}</ul>
 <p>AUC share of the gap from popularity to the oracle:
 {result['targets']['adoption_auc_share_of_gap']:.2f}; ECE {cal['ece_before']:.4f} raw,
-{cal['ece_after']:.4f} calibrated.</p>
+{cal['ece_after']:.4f} calibrated.{_versus_gbdt(result['ranking'])}</p>
 <pre>{json.dumps(summary, indent=1)}</pre>
 {bars.to_html(full_html=False, include_plotlyjs=True)}
 {rel.to_html(full_html=False, include_plotlyjs=False)}
