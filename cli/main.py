@@ -169,9 +169,10 @@ def train_cmd(
     else:
         m = out["metrics"]
         typer.echo(f"model {out['version']} registered (snapshot {out['snapshot']}): validation "
-                   f"adoption AUC {m['best_val_adoption_auc']:.4f} at its best epoch "
-                   f"({m['best_epoch'] + 1} of {m['epoch'] + 1}), dismissal AUC "
-                   f"{m['val_dismissal_auc']:.4f}, {m['examples_per_s']:,.0f} examples/s")
+                   f"adoption AUC {m['averaged_val_adoption_auc']:.4f} with the weights "
+                   f"averaged over epochs {m['average_from_epoch'] + 1}–{m['epoch'] + 1}, "
+                   f"dismissal AUC {m['averaged_val_dismissal_auc']:.4f}, "
+                   f"{m['examples_per_s']:,.0f} examples/s")
 
 
 @app.command("evaluate")

@@ -39,8 +39,8 @@ def report(metrics: dict, model: torch.nn.Module, optimizer: torch.optim.Optimiz
 
 
 def final_state(result) -> dict:
-    """The model weights a finished run chose, on the CPU: the best epoch's when the loop kept
-    them (`extra["best_model"]`), else the last checkpoint's."""
+    """The model weights a finished run chose, on the CPU: the averaged weights when the loop
+    kept them (`extra["average"]`), else the last checkpoint's."""
     with result.checkpoint.as_directory() as d:
         state = torch.load(os.path.join(d, "state.pt"), map_location="cpu", weights_only=False)
-    return state.get("extra", {}).get("best_model", state["model"])
+    return state.get("extra", {}).get("average", state["model"])

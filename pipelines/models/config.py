@@ -27,6 +27,9 @@ class TrainConfig(BaseModel):
     experts: int = Field(4, ge=1, le=32, description="MMoE experts.")
     members: int = Field(5, ge=1, le=32,
                          description="Ranker ensemble members, fitted by online bagging.")
+    average_from_epoch: int = Field(
+        4, ge=0, le=500, description="Publish the mean of the weights of this epoch (0-based) "
+        "and every later one; at most the last epoch.")
     seed: int = Field(0, ge=0, description="Seed of the initial weights.")
     retrieval_epochs: int = Field(15, ge=1, le=500, description="Passes of the two towers.")
     retrieval_batch_size: int = Field(256, ge=8, le=1 << 16,

@@ -1,10 +1,12 @@
 """Training on the shared Ray cluster: a tiny end-to-end run, resume, registry, evaluation."""
 
+import glob
 import json
 
 import numpy as np
 import pyarrow.dataset as pads
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from cli.main import app
@@ -58,6 +60,9 @@ def test_train_register_and_evaluate(root):
     r = result["ranking"]
     assert r["adoption_auc"] > r["popularity_adoption_auc"] - 0.02
     assert r["oracle_adoption_auc"] > r["adoption_auc"]
+    versus = r["adoption_auc_minus_gbdt"]
+    assert versus["difference"] == pytest.approx(r["adoption_auc"] - r["gbdt_adoption_auc"])
+    assert versus["ci95_low"] < versus["ci95_high"]
     assert result["calibration"]["ece_after"] <= result["calibration"]["ece_before"] + 0.01
     assert result["index"]["recall_at_100"] >= 0.95
     if result["retrieval"]["rows"]:
@@ -71,7 +76,8 @@ def test_train_register_and_evaluate(root):
         assert full, name
         for m in full:
             assert keys <= set(m)
-            assert set(m["ranking"]) == set(r) and set(m["ordering"]["ndcg_vs_oracle"]) == {
+            assert set(m["ranking"]) == set(r) - {"adoption_auc_minus_gbdt"}
+            assert set(m["ordering"]["ndcg_vs_oracle"]) == {
                 "ranker", "logging_rules", "popularity"}
             assert 0 <= m["index"]["recall_at_100"] <= 1
     by_surface = result["slices"]["surface"].values()
@@ -83,11 +89,33 @@ def test_train_register_and_evaluate(root):
     assert json.load(open(f"{path}/evaluation.json"))["model_version"] == out["version"]
 
 
-def test_rerun_resumes_from_the_last_checkpoint(root):
-    first = train(TrainConfig(root=root.uri, run_name="resume", **{**TINY, "epochs": 1}))
+def _last_checkpoint(root, run_name) -> dict:
+    states = [torch.load(p, weights_only=False) for p in
+              glob.glob(root.join("models", "runs", run_name, "**", "state.pt"), recursive=True)]
+    return max(states, key=lambda s: s["epoch"])
+
+
+def test_rerun_resumes_from_the_last_checkpoint_and_its_weight_average(root):
+    cfg = {**TINY, "average_from_epoch": 0}
+    first = train(TrainConfig(root=root.uri, run_name="resume", **{**cfg, "epochs": 1}))
     assert first["metrics"]["resumed_from_epoch"] == 0
-    second = train(TrainConfig(root=root.uri, run_name="resume", **{**TINY, "epochs": 2}))
-    assert second["metrics"]["epoch"] == 1 and second["metrics"]["resumed_from_epoch"] == 1
+    assert first["metrics"]["averaged_epochs"] == 1
+    second = train(TrainConfig(root=root.uri, run_name="resume", **{**cfg, "epochs": 2}))
+    m = second["metrics"]
+    assert m["epoch"] == 1 and m["resumed_from_epoch"] == 1 and m["averaged_epochs"] == 2
+    # the published weights: the mean of epoch 0's (the first run's) and epoch 1's
+    last = _last_checkpoint(root, "resume")["model"]
+    for k, v in second["state"].items():
+        assert torch.allclose(v, (first["state"][k] + last[k]) / 2, atol=1e-6), k
+
+
+def test_a_longer_rerun_averages_from_its_own_start(root):
+    cfg = {**TINY, "average_from_epoch": 2}
+    train(TrainConfig(root=root.uri, run_name="longer", **{**cfg, "epochs": 1}))  # averages 0
+    again = train(TrainConfig(root=root.uri, run_name="longer", **{**cfg, "epochs": 3}))
+    assert again["metrics"]["average_from_epoch"] == 2 and again["metrics"]["averaged_epochs"] == 1
+    last = _last_checkpoint(root, "longer")["model"]
+    assert all(torch.equal(v, last[k]) for k, v in again["state"].items())
 
 
 def test_a_run_resumes_only_the_same_snapshot_and_model(root):
