@@ -150,6 +150,9 @@ def train_cmd(
                                    help="Examples per step per worker."),
     members: int = typer.Option(_train_default("members"),
                                 help="Ranker ensemble members (online bagging)."),
+    average_from_epoch: int = typer.Option(
+        _train_default("average_from_epoch"),
+        help="Publish the mean of the weights of this epoch (0-based) and every later one."),
     run_name: Optional[str] = typer.Option(None, help="Ray Train run; rerun it to resume."),
     root: Optional[str] = ROOT_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
@@ -161,7 +164,8 @@ def train_cmd(
 
         return fit_and_register(TrainConfig(
             root=root or default_root(), snapshot=snapshot, epochs=epochs, workers=workers,
-            gpu=gpu, batch_size=batch_size, members=members, run_name=run_name))
+            gpu=gpu, batch_size=batch_size, members=members, average_from_epoch=average_from_epoch,
+            run_name=run_name))
 
     out = run_job(job)
     if as_json:
