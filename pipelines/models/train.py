@@ -65,9 +65,9 @@ def averaging_start(cfg: dict) -> int:
 def train_loop_per_worker(cfg: dict) -> None:
     """One worker's training: epochs over its shard, validation, a checkpoint per epoch. From
     `averaging_start` on, each epoch's weights join a running mean (stochastic weight averaging,
-    Izmailov et al. 2018), which the checkpoint keeps and the run publishes: on the small world
-    the mean of the last epochs ranks better and varies less with the seed than any one epoch,
-    and than the epoch a small validation split picks as best."""
+    Izmailov et al. 2018), which the checkpoint keeps and the run publishes. On the small world
+    the mean of the last epochs ranked at least as well as the epoch a small validation split
+    picks as best, and varied less with the seed; it needs no choice, so every worker agrees."""
     spec = features.FeatureSpec.from_json(cfg["spec"])
     model = ray.train.torch.prepare_model(build_model(spec, cfg))
     net = getattr(model, "module", model)
