@@ -17,7 +17,7 @@ def auc_difference(y: np.ndarray, a: np.ndarray, b: np.ndarray, groups: np.ndarr
                    resamples: int = 500, seed: int = 0) -> dict[str, float] | None:
     """AUC(a) − AUC(b) on the same rows, with a 95 % interval from a paired bootstrap that
     resamples whole groups (advertisers: one advertiser's rows are not independent draws).
-    None when only one class is present."""
+    None when only one class is present, in the rows or in every resample."""
     y, a, b = np.asarray(y), np.asarray(a), np.asarray(b)
     point_a, point_b = auc(y, a), auc(y, b)
     if point_a is None or point_b is None:
@@ -32,6 +32,8 @@ def auc_difference(y: np.ndarray, a: np.ndarray, b: np.ndarray, groups: np.ndarr
         da, db = auc(y[rows], a[rows]), auc(y[rows], b[rows])
         if da is not None and db is not None:
             diffs.append(da - db)
+    if not diffs:
+        return None
     low, high = np.quantile(diffs, [0.025, 0.975])
     return {"difference": point_a - point_b, "ci95_low": float(low), "ci95_high": float(high)}
 

@@ -26,7 +26,7 @@ def restore(model: torch.nn.Module, optimizer: torch.optim.Optimizer, device
 def report(metrics: dict, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
            epoch: int, extra: dict | None = None) -> None:
     """Report `metrics` from every worker (a barrier), with rank 0's checkpoint; `extra` (for
-    example the best weights so far) is saved with it and given back by `restore`."""
+    example the running mean of the weights) is saved with it and given back by `restore`."""
     with tempfile.TemporaryDirectory() as d:
         ckpt = None
         if ray.train.get_context().get_world_rank() == 0:

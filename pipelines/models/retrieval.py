@@ -174,13 +174,6 @@ def summarise(ranked: pd.DataFrame) -> dict:
     return out
 
 
-def evaluate(model: TwoTower, spec: features.FeatureSpec, items: ItemTable,
-             train_df: pd.DataFrame, test_df: pd.DataFrame) -> dict:
-    """recall@K and NDCG@K of the test split's adopted entity items, two towers against
-    popularity."""
-    return summarise(ranks(model, spec, items, train_df, test_df))
-
-
 def build_index(model: TwoTower, items: ItemTable) -> ann.ItemIndex:
     return ann.build(item_embeddings(model, items), items.item_id)
 
