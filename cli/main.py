@@ -202,9 +202,14 @@ def evaluate_cmd(
     typer.echo(f"adoption AUC {r['adoption_auc']:.4f} (popularity {r['popularity_adoption_auc']:.4f}, "
                f"GBDT {r['gbdt_adoption_auc']:.4f}, oracle {r['oracle_adoption_auc']:.4f}; "
                f"{t['adoption_auc_share_of_gap']:.0%} of the gap to the oracle)")
+    seeds = r["gbdt_seeds"]
+    if "mean" in seeds:
+        typer.echo(f"GBDT over {seeds['seeds']} seeds: {seeds['min']:.4f} to {seeds['max']:.4f} "
+                   f"(mean {seeds['mean']:.4f}; seeds averaged {seeds['averaged_adoption_auc']:.4f})")
+    cov = result["impact"]["interval_coverage"]
     typer.echo(f"ECE {result['calibration']['ece_before']:.4f} → "
                f"{result['calibration']['ece_after']:.4f}; impact interval coverage "
-               f"{result['impact']['interval_coverage']}")
+               + ("–" if cov is None else f"{cov:.3f}"))
     typer.echo(f"report: {path}/report.html")
 
 

@@ -10,7 +10,7 @@ import torch
 from typer.testing import CliRunner
 
 from cli.main import app
-from pipelines.evaluation.offline import SLICE_MIN_ROWS, evaluate, write_report
+from pipelines.evaluation.offline import GBDT_SEEDS, SLICE_MIN_ROWS, evaluate, write_report
 from pipelines.context.online import campaign_context
 from pipelines.errors import ConfigError
 from pipelines.labels.config import PrepareConfig
@@ -63,6 +63,10 @@ def test_train_register_and_evaluate(root):
     versus = r["adoption_auc_minus_gbdt"]
     assert versus["difference"] == pytest.approx(r["adoption_auc"] - r["gbdt_adoption_auc"])
     assert versus["ci95_low"] < versus["ci95_high"]
+    seeds = r["gbdt_seeds"]
+    assert seeds["seeds"] == GBDT_SEEDS and seeds["adoption_auc"][0] == r["gbdt_adoption_auc"]
+    assert seeds["min"] <= seeds["mean"] <= seeds["max"]
+    assert seeds["max"] > seeds["min"]  # the seed draws the subsamples: the models differ
     assert result["calibration"]["ece_after"] <= result["calibration"]["ece_before"] + 0.01
     assert result["index"]["recall_at_100"] >= 0.95
     if result["retrieval"]["rows"]:
@@ -76,7 +80,7 @@ def test_train_register_and_evaluate(root):
         assert full, name
         for m in full:
             assert keys <= set(m)
-            assert set(m["ranking"]) == set(r) - {"adoption_auc_minus_gbdt"}
+            assert set(m["ranking"]) == set(r) - {"adoption_auc_minus_gbdt", "gbdt_seeds"}
             assert set(m["ordering"]["ndcg_vs_oracle"]) == {
                 "ranker", "logging_rules", "popularity"}
             assert 0 <= m["index"]["recall_at_100"] <= 1
@@ -86,6 +90,7 @@ def test_train_register_and_evaluate(root):
     html = open(f"{path}/report.html").read()
     assert "Reliability of P(adopt)" in html and "plotly" in html
     assert "by action_type" in html and "NDCG rules" in html
+    assert f"LightGBM with {GBDT_SEEDS} seeds" in html
     assert json.load(open(f"{path}/evaluation.json"))["model_version"] == out["version"]
 
 
@@ -132,3 +137,4 @@ def test_cli_evaluate(root):
     out = CliRunner().invoke(app, ["evaluate", "--root", root.uri])
     assert out.exit_code == 0, out.output
     assert "adoption AUC" in out.stdout and "report.html" in out.stdout
+    assert f"GBDT over {GBDT_SEEDS} seeds" in out.stdout
