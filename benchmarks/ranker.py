@@ -1,4 +1,4 @@
-"""What the ranker ensemble costs a request: the forward pass at serving (position tower off,
+"""What the ranker ensemble costs a request: the forward pass at serving (every candidate at position 1,
 one CPU thread, as a ranker replica runs it) for a request's candidates, with N members against
 one member in the same process.
 
@@ -29,8 +29,7 @@ def latency_ms(model: MultiTaskRanker, batch: dict[str, torch.Tensor], repeats: 
     with torch.inference_mode():
         for _ in range(repeats):
             started = time.perf_counter()
-            model(batch["numeric"], batch["categorical"], batch["position"], batch["surface"],
-                  with_position=False)
+            model(batch["numeric"], batch["categorical"], batch["position"], batch["surface"])
             times.append((time.perf_counter() - started) * 1000)
     return float(np.median(times)), float(np.percentile(times, 99))
 

@@ -50,11 +50,11 @@ class RankerCore:
 
     def forward(self, enc: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Calibrated adoption and dismissal probabilities and the impact interval
-        (conversions over 14 days: low, median, high) for encoded rows, at position 1."""
+        (conversions over 14 days: low, median, high) for encoded rows, at position 1 of their
+        surface (the encoder puts every row there)."""
         t = {k: torch.from_numpy(v).to(self.device) for k, v in enc.items()}
         with torch.inference_mode():
-            out = self.loaded.model(t["numeric"], t["categorical"], t["position"], t["surface"],
-                                    with_position=False)
+            out = self.loaded.model(t["numeric"], t["categorical"], t["position"], t["surface"])
         p_adopt = torch.sigmoid(out["adopt"]).cpu().numpy()
         p_dismiss = torch.sigmoid(out["dismiss"]).cpu().numpy()
         impact = widen(unsquash(out["impact"].cpu().numpy().astype(float)),

@@ -166,7 +166,7 @@ def _score(root: Root, meta: dict, files: dict[str, bytes]) -> tuple[Scored, dic
     snapshot = meta["snapshot"]
     train_df, val, test = (read_split(root, snapshot, s) for s in ("train", "validation", "test"))
     pred = train.predict(ranker.model, test, ranker.spec)
-    serve = train.predict(ranker.model, test, ranker.spec, with_position=False)
+    serve = train.predict(ranker.model, test, ranker.spec, at_top=True)
     truth = pads.dataset(root.join("truth", "impression_oracle"), filesystem=root.fs,
                          format="parquet").to_table().to_pandas().set_index("impression_id")
     oracle = truth.loc[test.impression_id.to_numpy()]

@@ -5,9 +5,12 @@ the shared layers in different directions (an item can be attractive to some and
 others), and impact is learned only from the few adopted and measured rows; per-task gates let
 each task weight the experts it needs instead of fighting over one representation.
 
-Position and surface bias go through a shallow tower added to the adoption and dismissal logits
-in training only; serving calls the model with `with_position=False`, ranking as if every item
-sat at the top.
+Position and surface bias go through a shallow tower: one offset per (surface, position) slot
+added to the adoption and dismissal logits. Serving puts every candidate at position 1 of its
+request's surface, so every candidate gets the same offset: the order is free of position bias,
+and the probability is that of being shown first there, the situation the calibrators (fitted
+on logged positions) describe. Dropping the offset instead would leave a probability no logged
+impression had.
 
 The ranker is a small ensemble of such networks, averaged. One network's test AUC swings by about
 0.01 with its seed on the small world; members fitted by online bagging (each sees every example
@@ -73,8 +76,8 @@ class MultiTaskRanker(nn.Module):
         nn.init.zeros_(self.position_dismiss.weight)
 
     def members_forward(self, numeric: torch.Tensor, categorical: torch.Tensor,
-                        position: torch.Tensor, surface: torch.Tensor,
-                        with_position: bool = True) -> dict[str, torch.Tensor]:
+                        position: torch.Tensor, surface: torch.Tensor
+                        ) -> dict[str, torch.Tensor]:
         """Every member's logits of adoption and dismissal [member, batch] and impact
         quantiles [member, batch, 3] (squashed units, sorted)."""
         m, b = self.n_members, len(numeric)
@@ -91,10 +94,9 @@ class MultiTaskRanker(nn.Module):
         out = {t: torch.baddbmm(self.head_b[t], mixed[:, :, i], self.head_w[t])
                for i, t in enumerate(TASKS)}
         adopt, dismiss, q = out["adopt"][..., 0], out["dismiss"][..., 0], out["impact"]
-        if with_position:
-            slot = surface * MAX_POSITION + position
-            adopt = adopt + self.position_adopt(slot).T
-            dismiss = dismiss + self.position_dismiss(slot).T
+        slot = surface * MAX_POSITION + position
+        adopt = adopt + self.position_adopt(slot).T
+        dismiss = dismiss + self.position_dismiss(slot).T
         # Quantiles must not cross: the 50 % head plus non-negative gaps either side.
         mid = q[..., 1]
         low = mid - nn.functional.softplus(q[..., 0])
@@ -102,11 +104,11 @@ class MultiTaskRanker(nn.Module):
         return {"adopt": adopt, "dismiss": dismiss, "impact": torch.stack([low, mid, high], -1)}
 
     def forward(self, numeric: torch.Tensor, categorical: torch.Tensor, position: torch.Tensor,
-                surface: torch.Tensor, with_position: bool = True, each: bool = False):
+                surface: torch.Tensor, each: bool = False):
         """Logits of adoption and dismissal, and impact quantiles (squashed units, sorted),
         averaged over the members; with `each`, every member's outputs (for training, through
         the DDP wrapper so that gradients are synchronised)."""
-        out = self.members_forward(numeric, categorical, position, surface, with_position)
+        out = self.members_forward(numeric, categorical, position, surface)
         if each:
             return [{k: v[i] for k, v in out.items()} for i in range(self.n_members)]
         # Averaging sorted quantile triples keeps them sorted.

@@ -52,9 +52,9 @@ def build_model(spec: features.FeatureSpec, cfg: dict) -> ranker.MultiTaskRanker
                                   n_experts=cfg["experts"], members=cfg["members"])
 
 
-def _forward(model, batch, device, with_position=True):
+def _forward(model, batch, device):
     return model(batch["numeric"].to(device), batch["categorical"].to(device),
-                 batch["position"].to(device), batch["surface"].to(device), with_position)
+                 batch["position"].to(device), batch["surface"].to(device))
 
 
 def averaging_start(cfg: dict) -> int:
@@ -194,16 +194,16 @@ def train(cfg: TrainConfig) -> dict:
 
 
 def predict(model: ranker.MultiTaskRanker, df: pd.DataFrame, spec: features.FeatureSpec,
-            with_position: bool = True, batch_size: int = 16384) -> dict[str, np.ndarray]:
-    """Adoption and dismissal probabilities and impact quantiles (conversions) per row."""
+            at_top: bool = False, batch_size: int = 16384) -> dict[str, np.ndarray]:
+    """Adoption and dismissal probabilities and impact quantiles (conversions) per row: at the
+    logged position, or with `at_top` at position 1 of the row's surface, as serving scores."""
     model.eval()
     outs = {"adopt": [], "dismiss": [], "impact": []}
     with torch.no_grad():
         for i in range(0, len(df), batch_size):
-            enc = features.encode(df.iloc[i:i + batch_size], spec, serving=not with_position)
+            enc = features.encode(df.iloc[i:i + batch_size], spec, serving=at_top)
             t = {k: torch.from_numpy(v) for k, v in enc.items()}
-            out = model(t["numeric"], t["categorical"], t["position"], t["surface"],
-                        with_position)
+            out = model(t["numeric"], t["categorical"], t["position"], t["surface"])
             outs["adopt"].append(torch.sigmoid(out["adopt"]).numpy())
             outs["dismiss"].append(torch.sigmoid(out["dismiss"]).numpy())
             outs["impact"].append(ranker.unsquash(out["impact"].numpy()))

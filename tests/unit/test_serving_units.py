@@ -1,4 +1,5 @@
-"""Serving pieces that need no Ray: tokens, request validation, the split encoder, configs."""
+"""Serving pieces that need no Ray: tokens, request validation, the split encoder, the ranker's
+scoring, configs."""
 
 from __future__ import annotations
 
@@ -7,15 +8,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import yaml
 
 from pipelines.errors import ConfigError
-from pipelines.models import features
+from pipelines.models import artifacts, features, train
+from pipelines.models.calibration import Isotonic
+from pipelines.models.ranker import MultiTaskRanker
 from pipelines.policy.config import PolicyConfig
 from pipelines.storage.root import Root
 from serving import auth, convert
 from serving.config import ServeConfig
 from serving.gen.guidance.v1 import guidance_pb2 as pb
+from serving.ranker import RankerCore
 from serving.run import ServeOptions, load_config
 from serving.status import RequestError, status_of
 
@@ -119,10 +124,8 @@ def test_unexpected_errors_hide_their_traceback():
     assert code.name == "INTERNAL" and "secret" not in message and "reference" in message
 
 
-def test_split_encoder_equals_encode():
-    rng = np.random.default_rng(0)
-    n = 40
-    df = pd.DataFrame({
+def _examples(n: int, rng: np.random.Generator) -> pd.DataFrame:
+    return pd.DataFrame({
         "spend_7d": rng.lognormal(3, 2, n), "ctr_7d": np.where(rng.random(n) < 0.3, np.nan,
                                                                rng.random(n)),
         "vertical": rng.choice(["apparel", "legal", None], n),
@@ -133,26 +136,64 @@ def test_split_encoder_equals_encode():
         "surface": rng.choice(["ads_manager", "notification"], n),
         "position": np.ones(n, int),
     })
-    spec = features.FeatureSpec(
-        numeric=["spend_7d", "ctr_7d", "item_param_pct", "entity_trending"],
-        mean=[1.0, 0.1, 2.0, 0.3], std=[2.0, 0.2, 1.5, 0.5],
-        with_missing_flag=["ctr_7d", "item_param_pct", "entity_trending"],
-        categorical=["vertical", "action_type", "item_entity_kind", "surface"],
-        vocab={"vertical": ["apparel", "legal"], "action_type": ["budget_raise", "keyword_add"],
-               "item_entity_kind": ["keyword"], "surface": ["ads_manager", "notification"]})
+
+
+SPEC = features.FeatureSpec(
+    numeric=["spend_7d", "ctr_7d", "item_param_pct", "entity_trending"],
+    mean=[1.0, 0.1, 2.0, 0.3], std=[2.0, 0.2, 1.5, 0.5],
+    with_missing_flag=["ctr_7d", "item_param_pct", "entity_trending"],
+    categorical=["vertical", "action_type", "item_entity_kind", "surface"],
+    vocab={"vertical": ["apparel", "legal"], "action_type": ["budget_raise", "keyword_add"],
+           "item_entity_kind": ["keyword"], "surface": ["ads_manager", "notification"]})
+
+
+def _candidates(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    cand = {c: df[c].to_numpy() for c in features.EXTRA_NUMERIC + features.EXTRA_CATEGORICAL
+            if c in df}
+    for c in features.EXTRA_NUMERIC:
+        cand.setdefault(c, np.full(len(df), np.nan))
+    return cand
+
+
+def test_split_encoder_equals_encode():
+    n, spec = 40, SPEC
+    df = _examples(n, np.random.default_rng(0))
     whole = features.encode(df, spec, serving=True)
     split = features.SplitEncoder(spec)
     context = df[["spend_7d", "ctr_7d", "vertical"]].drop_duplicates().reset_index(drop=True)
     num, cat = split.context(context)
     rows = np.array([context.index[(context.spend_7d == s)][0] for s in df.spend_7d])
-    cand = {c: df[c].to_numpy() for c in features.EXTRA_NUMERIC + features.EXTRA_CATEGORICAL
-            if c in df}
-    for c in features.EXTRA_NUMERIC:
-        cand.setdefault(c, np.full(n, np.nan))
-    got = split.rows(num, cat, rows, cand)
+    got = split.rows(num, cat, rows, _candidates(df))
     np.testing.assert_allclose(got["numeric"], whole["numeric"], rtol=1e-6)
     np.testing.assert_array_equal(got["categorical"], whole["categorical"])
     np.testing.assert_array_equal(got["surface"], whole["surface"])
+
+
+def test_the_ranker_serves_every_candidate_as_if_shown_first_on_its_surface():
+    """What the service returns is the calibrated P(adopt) of being shown at position 1 of the
+    request's surface: the probability evaluation measures on rows logged there."""
+    rng = np.random.default_rng(1)
+    df = _examples(30, rng).assign(campaign_id=np.arange(30), position=rng.integers(1, 4, 30))
+    model = MultiTaskRanker(SPEC.n_numeric, SPEC.cardinalities, hidden=16, n_experts=2,
+                            members=2)
+    with torch.no_grad():  # a trained model's slots differ: give each slot its own offset
+        model.position_adopt.weight.copy_(torch.linspace(-2, 2, 40).view(20, 2))
+    cal = Isotonic.fit(rng.random(200), (rng.random(200) < 0.3).astype(float))
+    files = artifacts.to_files(model.state_dict(), SPEC,
+                               {"hidden": 16, "experts": 2, "members": 2, "seed": 0},
+                               {"adopt": cal, "dismiss": cal})
+    threads = torch.get_num_threads()
+    try:
+        core = RankerCore("v1", files, df[["campaign_id", "spend_7d", "ctr_7d", "vertical"]])
+        served = core.score(df.campaign_id.to_numpy(), _candidates(df))["p_adopt"]
+    finally:
+        torch.set_num_threads(threads)
+    loaded = core.loaded.model
+    at_top = train.predict(loaded, df.assign(position=1), SPEC)["adopt"]
+    np.testing.assert_allclose(served, cal(at_top), rtol=1e-5)
+    np.testing.assert_allclose(train.predict(loaded, df, SPEC, at_top=True)["adopt"], at_top)
+    lower = df.position.to_numpy() > 1
+    assert not np.allclose(train.predict(loaded, df, SPEC)["adopt"][lower], at_top[lower])
 
 
 def test_serve_config_file_is_valid():
