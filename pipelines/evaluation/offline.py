@@ -27,6 +27,7 @@ from pipelines.models.calibration import expected_calibration_error, reliability
 from pipelines.models.job import impact_halves, read_split
 from pipelines.registry import store
 from pipelines.storage.root import Root
+from pipelines.world.oracle import SURFACE_INDEX, if_shown_first
 
 SLICES = {"vertical": "vertical", "size_tier": "size_tier", "surface": "surface",
           "action_type": "action_type"}
@@ -91,7 +92,7 @@ class Scored:
     raw: dict[str, np.ndarray]  # the ranker's outputs with position, before calibration
     calibrated: np.ndarray  # P(adopt) after isotonic calibration
     scores: dict[str, np.ndarray]  # adoption scores: ranker, gbdt, popularity, oracle
-    relevance: np.ndarray  # oracle: true P(adopt) × expected conversion gain
+    relevance: np.ndarray  # oracle: true P(adopt if shown first) × expected conversion gain
     orderings: dict[str, np.ndarray]  # slate orderings: ranker, logging_rules, popularity
     impact_rows: pd.DataFrame  # realised, raw and widened 10/50/90 % per judged adoption
     ranked: pd.DataFrame  # test entity adoptions with each retrieval scorer's rank
@@ -195,7 +196,10 @@ def _score(root: Root, meta: dict, files: dict[str, bytes]) -> tuple[Scored, dic
         test=test, raw=pred, calibrated=ranker.calibrators["adopt"](pred["adopt"]),
         scores={"ranker": pred["adopt"], "gbdt": gbdt[0],
                 "popularity": popularity, "oracle": oracle.p_adopt.to_numpy()},
-        relevance=oracle.p_adopt.to_numpy() * np.maximum(oracle.expected_conversions_delta, 0),
+        # the oracle orders by what each item is worth, not by where the logging policy put it
+        relevance=if_shown_first(
+            oracle.p_adopt.to_numpy(), test.surface.map(SURFACE_INDEX).to_numpy(),
+            test.position.to_numpy()) * np.maximum(oracle.expected_conversions_delta, 0),
         orderings={"ranker": serve["adopt"] * np.maximum(serve["impact"][:, 1], 0),
                    "logging_rules": test.policy_score.to_numpy(), "popularity": popularity},
         impact_rows=impact_rows,

@@ -37,6 +37,12 @@ def examination(surface: np.ndarray, position: np.ndarray) -> np.ndarray:
     return EXAMINE_SCALE[surface] / np.asarray(position, dtype=float) ** EXAMINE_DECAY[surface]
 
 
+def if_shown_first(p: np.ndarray, surface: np.ndarray, position: np.ndarray) -> np.ndarray:
+    """A response's probability `p` at 1-based `position` restated for position 1 of the same
+    surface: a response needs the item examined, and only examination depends on position."""
+    return p * examination(surface, np.ones_like(position)) / examination(surface, position)
+
+
 def expected_effect(cs: CampaignState, acct: AccountFlags, action: np.ndarray,
                     param: np.ndarray, entity_match: np.ndarray, entity_strength: np.ndarray,
                     value_per_conversion: np.ndarray, market: Market, day: int

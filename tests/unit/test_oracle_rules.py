@@ -147,6 +147,14 @@ def test_position_and_surface_matter():
     assert by_surface["sales_workflow"] > by_surface["ads_manager"] > by_surface["notification"]
 
 
+def test_a_probability_restated_for_position_1_is_the_one_at_position_1():
+    for surface in range(len(SURFACES)):
+        at = {k: _probs(surface=surface, position=k)[0] for k in (1, 2, 3)}
+        restated = oracle.if_shown_first(np.array([at[1], at[2], at[3]]),
+                                         np.full(3, surface), np.array([1, 2, 3]))
+        np.testing.assert_allclose(restated, at[1])
+
+
 def test_value_taste_trust_and_patience_move_adoption():
     base = _probs()[0]
     assert _probs(rel_profit=1.0)[0] > base > _probs(rel_profit=-0.5)[0]
