@@ -1,6 +1,6 @@
-"""What the ranker ensemble costs a request: the forward pass at serving (every candidate at position 1,
-one CPU thread, as a ranker replica runs it) for a request's candidates, with N members against
-one member in the same process.
+"""What the ranker ensemble costs a request: the forward pass at serving (every candidate at
+position 1, one CPU thread, as a ranker replica runs it) for a request's candidates, with N
+members against one member in the same process.
 
     .venv/bin/python benchmarks/ranker.py [--members 5] [--candidates 50 200 1000] [--repeats 300]
 """
