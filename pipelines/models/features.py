@@ -162,8 +162,8 @@ class SplitEncoder:
             df[c] = np.nan
         for c, *_ in self.categorical:
             df[c] = None
-        if "surface" not in df:
-            df["surface"] = SURFACES[0]
+        # encode needs a valid surface; `rows` replaces it with each candidate's
+        df["surface"] = SURFACES[0]
         enc = encode(df, self.spec, serving=True)
         return enc["numeric"], enc["categorical"]
 
