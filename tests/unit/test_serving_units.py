@@ -178,7 +178,7 @@ def test_the_ranker_serves_every_candidate_as_if_shown_first_on_its_surface():
                             members=2)
     with torch.no_grad():  # a trained model's slots differ: give each slot its own offset
         model.position_adopt.weight.copy_(torch.linspace(-2, 2, 40).view(20, 2))
-    cal = Isotonic.fit(rng.random(200), (rng.random(200) < 0.3).astype(float))
+    cal = Isotonic([0.0, 1.0], [0.05, 0.9])  # strictly increasing: distinct inputs stay apart
     files = artifacts.to_files(model.state_dict(), SPEC,
                                {"hidden": 16, "experts": 2, "members": 2, "seed": 0},
                                {"adopt": cal, "dismiss": cal})
