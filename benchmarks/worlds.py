@@ -20,6 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pipelines.evaluation.offline import read_result  # noqa: E402
 from pipelines.registry import store  # noqa: E402
 from pipelines.storage.root import Root  # noqa: E402
 
@@ -37,9 +38,8 @@ def run_world(seed: int, scale: str, root: Path) -> dict:
         if done.returncode != 0:
             sys.exit(f"world {seed}: `{' '.join(step)}` failed: "
                      f"{(done.stderr or done.stdout).strip().splitlines()[-1]}")
-    version = store.current(Root(str(root)))
-    with open(root / "reports" / "evaluation" / version / "evaluation.json") as f:
-        return json.load(f)
+    r = Root(str(root))
+    return read_result(r, store.current(r))
 
 
 def row(seed: int, result: dict) -> dict:

@@ -383,9 +383,20 @@ adoptions of entity items.</p>{slices}
 </body></html>"""
 
 
+def report_dir(version: str) -> str:
+    """Where a model version's report lies, relative to the root."""
+    return f"reports/evaluation/{version}"
+
+
+def read_result(root: Root, version: str) -> dict:
+    """The evaluation.json that `write_report` published for a model version."""
+    with root.fs.open_input_stream(root.join(report_dir(version), "evaluation.json")) as f:
+        return json.loads(f.read())
+
+
 def write_report(root: Root, result: dict) -> str:
     """report.html and evaluation.json under reports/evaluation/<version>/, published whole."""
-    dest = f"reports/evaluation/{result['model_version']}"
+    dest = report_dir(result["model_version"])
     with root.staging("evaluation") as staged:
         for name, text in (("evaluation.json", json.dumps(result, indent=2, allow_nan=False)),
                            ("report.html", render_html(result))):

@@ -10,7 +10,8 @@ import torch
 from typer.testing import CliRunner
 
 from cli.main import app
-from pipelines.evaluation.offline import GBDT_SEEDS, SLICE_MIN_ROWS, evaluate, write_report
+from pipelines.evaluation.offline import (GBDT_SEEDS, SLICE_MIN_ROWS, evaluate, read_result,
+                                         write_report)
 from pipelines.context.online import campaign_context
 from pipelines.errors import ConfigError
 from pipelines.labels.config import PrepareConfig
@@ -92,6 +93,7 @@ def test_train_register_and_evaluate(root):
     assert "by action_type" in html and "NDCG rules" in html
     assert f"LightGBM with {GBDT_SEEDS} seeds" in html
     assert json.load(open(f"{path}/evaluation.json"))["model_version"] == out["version"]
+    assert read_result(root, out["version"]) == json.loads(json.dumps(result))
 
 
 def _last_checkpoint(root, run_name) -> dict:
