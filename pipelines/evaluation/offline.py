@@ -23,7 +23,8 @@ from pipelines.evaluation import metrics as M
 from pipelines.index import ann
 from pipelines.models import features, retrieval, train
 from pipelines.models.artifacts import LoadedRanker, load_two_tower
-from pipelines.models.calibration import expected_calibration_error, reliability, widen
+from pipelines.models.calibration import (ece_if_calibrated, expected_calibration_error,
+                                          reliability, widen)
 from pipelines.models.job import impact_halves, read_split
 from pipelines.registry import store
 from pipelines.storage.root import Root
@@ -127,6 +128,8 @@ def _metrics(sc: Scored, test: np.ndarray, impact: np.ndarray, ranked: np.ndarra
         "calibration": {
             "ece_before": expected_calibration_error(p_raw, y) if len(y) else None,
             "ece_after": expected_calibration_error(p_cal, y) if len(y) else None,
+            # what ece_after would read from sampling noise alone, were the model calibrated
+            "ece_if_calibrated": ece_if_calibrated(p_cal) if len(y) else None,
         },
         "impact": {
             "interval_coverage": covered("low", "high"),
@@ -291,6 +294,7 @@ SLICE_COLUMNS = {  # report column → path in a slice's metrics
     "dismissal AUC": ("ranking", "dismissal_auc"),
     "ECE raw": ("calibration", "ece_before"),
     "ECE": ("calibration", "ece_after"),
+    "ECE if calibrated, p95": ("calibration", "ece_if_calibrated", "p95"),
     "impact rows": ("impact", "rows"),
     "coverage": ("impact", "interval_coverage"),
     "impact bias": ("impact", "bias"),
@@ -371,7 +375,9 @@ td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}}</style></head><b
 <h2>Targets</h2><ul>{targets}</ul>
 <p>AUC share of the gap from popularity to the oracle:
 {result['targets']['adoption_auc_share_of_gap']:.2f}; ECE {cal['ece_before']:.4f} raw,
-{cal['ece_after']:.4f} calibrated.{_versus_gbdt(result['ranking'])}</p>
+{cal['ece_after']:.4f} calibrated (a calibrated model would read
+{cal['ece_if_calibrated']['mean']:.4f} on these rows from sampling noise alone, up to
+{cal['ece_if_calibrated']['p95']:.4f} in 95 % of draws).{_versus_gbdt(result['ranking'])}</p>
 <pre>{json.dumps(summary, indent=1)}</pre>
 {bars.to_html(full_html=False, include_plotlyjs=True)}
 {rel.to_html(full_html=False, include_plotlyjs=False)}

@@ -85,6 +85,8 @@ def test_train_register_and_evaluate(root):
             assert set(m["ordering"]["ndcg_vs_oracle"]) == {
                 "ranker", "logging_rules", "popularity"}
             assert 0 <= m["index"]["recall_at_100"] <= 1
+            floor = m["calibration"]["ece_if_calibrated"]
+            assert 0 < floor["mean"] <= floor["p95"]
     by_surface = result["slices"]["surface"].values()
     assert sum(m.get("impact", {}).get("rows", 0) for m in by_surface) <= result["impact"]["rows"]
     path = write_report(root, result)

@@ -1,6 +1,6 @@
 import numpy as np
 
-from pipelines.models.calibration import Isotonic, expected_calibration_error
+from pipelines.models.calibration import Isotonic, ece_if_calibrated, expected_calibration_error
 
 
 def test_isotonic_calibration_lowers_ece_on_a_miscalibrated_input():
@@ -20,6 +20,29 @@ def test_ece_of_a_perfect_predictor_is_small():
     p = rng.uniform(size=100_000)
     y = (rng.uniform(size=p.size) < p).astype(float)
     assert expected_calibration_error(p, y) < 0.01
+
+
+def test_the_ece_floor_is_the_ece_of_labels_drawn_from_the_predictions_themselves():
+    p = np.random.default_rng(3).uniform(0, 0.5, 400)
+    floor = ece_if_calibrated(p, draws=50, seed=4)
+    labels = np.random.default_rng(4).random((50, p.size)) < p
+    by_draw = [expected_calibration_error(p, row.astype(float)) for row in labels]
+    assert np.isclose(floor["mean"], np.mean(by_draw))
+    assert np.isclose(floor["p95"], np.quantile(by_draw, 0.95))
+
+
+def test_the_ece_floor_falls_with_rows_and_separates_a_real_miscalibration():
+    rng = np.random.default_rng(5)
+    small, large = rng.uniform(0, 0.5, 350), rng.uniform(0, 0.5, 50_000)
+    assert ece_if_calibrated(small)["mean"] > 0.02 > 0.005 > ece_if_calibrated(large)["mean"]
+    # 350 rows: a calibrated model stays under the floor's 95th percentile in about 95 % of
+    # draws; one that predicts 0.12 too much exceeds it in nearly all
+    floor = ece_if_calibrated(small)["p95"]
+    within = [expected_calibration_error(small, (rng.random(350) < small).astype(float)) <= floor
+              for _ in range(200)]
+    beyond = [expected_calibration_error(small + 0.12, (rng.random(350) < small).astype(float))
+              > floor for _ in range(200)]
+    assert 0.88 < np.mean(within) and np.mean(beyond) > 0.95
 
 
 def test_conformal_margin_brings_a_narrow_interval_to_its_coverage():
