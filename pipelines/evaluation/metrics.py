@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import ndcg_score, roc_auc_score
+from scipy.stats import mannwhitneyu
+from sklearn.metrics import ndcg_score
 
 
 def auc(y: np.ndarray, p: np.ndarray) -> float | None:
-    """ROC AUC; None when only one class is present."""
-    y = np.asarray(y)
-    return float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else None
+    """ROC AUC, as the Mann–Whitney U of the positives' scores against the negatives' over
+    their number of pairs (ties count half, as in roc_auc_score, at a third of its cost: the
+    bootstrap calls it a thousand times); None when only one class is present."""
+    y, p = np.asarray(y).astype(bool), np.asarray(p, float)
+    positives = int(y.sum())
+    if not 0 < positives < len(y):
+        return None
+    u = mannwhitneyu(p[y], p[~y], method="asymptotic").statistic
+    return float(u / (positives * (len(y) - positives)))
 
 
 def auc_difference(y: np.ndarray, a: np.ndarray, b: np.ndarray, groups: np.ndarray,
@@ -41,14 +48,20 @@ def auc_difference(y: np.ndarray, a: np.ndarray, b: np.ndarray, groups: np.ndarr
 def slate_ndcg(slate: np.ndarray, relevance: np.ndarray, score: np.ndarray) -> float | None:
     """Mean NDCG of ordering each slate's items by `score` against their true `relevance`
     (slates with fewer than two items or no relevant item are skipped; None when none is
-    left, as for one-item notifications)."""
-    df = pd.DataFrame({"slate": slate, "rel": relevance, "score": score})
-    values = []
-    for _, g in df.groupby("slate"):
-        if len(g) < 2 or g.rel.max() <= 0:
-            continue
-        values.append(ndcg_score(g.rel.to_numpy()[None, :], g.score.to_numpy()[None, :]))
-    return float(np.mean(values)) if values else None
+    left, as for one-item notifications). Slates of one size go to sklearn together, as the
+    rows of one matrix: one call per slate cost half of an evaluation's time."""
+    slate = np.asarray(slate)
+    order = np.argsort(slate, kind="stable")
+    rel, score = np.asarray(relevance, float)[order], np.asarray(score, float)[order]
+    _, start, size = np.unique(slate[order], return_index=True, return_counts=True)
+    total, counted = 0.0, 0
+    for k in np.unique(size[size >= 2]):
+        rows = start[size == k][:, None] + np.arange(k)
+        keep = rel[rows].max(axis=1) > 0
+        if keep.any():
+            total += ndcg_score(rel[rows][keep], score[rows][keep]) * keep.sum()
+            counted += int(keep.sum())
+    return float(total / counted) if counted else None
 
 
 def smoothed_rate(hits: pd.Series, shows: pd.Series, prior: float, strength: float = 20.0

@@ -1,6 +1,9 @@
 import numpy as np
 
-from pipelines.evaluation.metrics import auc_difference
+import pandas as pd
+from sklearn.metrics import ndcg_score, roc_auc_score
+
+from pipelines.evaluation.metrics import auc, auc_difference, slate_ndcg
 
 
 def _scores(rng, y, noise):
@@ -32,6 +35,31 @@ def test_resampling_whole_groups_widens_the_interval_of_correlated_rows():
     assert width(clustered) > 3 * width(rowwise)
 
 
+def test_auc_is_sklearns_roc_auc_ties_included():
+    rng = np.random.default_rng(3)
+    y = (rng.uniform(size=3000) < 0.15).astype(float)
+    p = np.round(y * 0.2 + rng.uniform(size=y.size), 1)  # coarse scores: many ties
+    value = auc(y, p)
+    assert type(value) is float and np.isclose(value, roc_auc_score(y, p), rtol=0, atol=1e-12)
+    assert auc(y, y) == 1.0 and auc(y, -y) == 0.0
+
+
 def test_one_class_gives_none():
     y = np.zeros(50)
     assert auc_difference(y, np.arange(50.0), np.arange(50.0), np.arange(50)) is None
+
+
+def test_slate_ndcg_is_the_mean_of_each_slates_own_ndcg():
+    rng = np.random.default_rng(2)
+    sizes = rng.integers(1, 8, 300)
+    slate = rng.permutation(np.repeat(np.arange(300), sizes))  # rows in no particular order
+    relevance = np.where(rng.uniform(size=slate.size) < 0.3, 0.0, rng.uniform(size=slate.size))
+    relevance[slate < 20] = 0.0  # slates with nothing relevant are skipped
+    score = np.round(relevance + rng.normal(0, 0.3, slate.size), 1)  # with ties
+    one_by_one = [ndcg_score(g.rel.to_numpy()[None], g.score.to_numpy()[None])
+                  for _, g in pd.DataFrame({"s": slate, "rel": relevance, "score": score})
+                  .groupby("s") if len(g) >= 2 and g.rel.max() > 0]
+    value = slate_ndcg(slate, relevance, score)
+    assert type(value) is float and np.isclose(value, np.mean(one_by_one))
+    assert slate_ndcg(slate, relevance, relevance) == 1.0
+    assert slate_ndcg(np.arange(5), np.ones(5), np.ones(5)) is None  # one-item slates only
