@@ -13,6 +13,8 @@ def auc(y: np.ndarray, p: np.ndarray) -> float | None:
     their number of pairs (ties count half, as in roc_auc_score, at a third of its cost: the
     bootstrap calls it a thousand times); None when only one class is present."""
     y, p = np.asarray(y).astype(bool), np.asarray(p, float)
+    if np.isnan(p).any():
+        raise ValueError("AUC of scores with NaN")
     positives = int(y.sum())
     if not 0 < positives < len(y):
         return None

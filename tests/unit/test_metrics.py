@@ -1,6 +1,6 @@
 import numpy as np
-
 import pandas as pd
+import pytest
 from sklearn.metrics import ndcg_score, roc_auc_score
 
 from pipelines.evaluation.metrics import auc, auc_difference, slate_ndcg
@@ -42,6 +42,8 @@ def test_auc_is_sklearns_roc_auc_ties_included():
     value = auc(y, p)
     assert type(value) is float and np.isclose(value, roc_auc_score(y, p), rtol=0, atol=1e-12)
     assert auc(y, y) == 1.0 and auc(y, -y) == 0.0
+    with pytest.raises(ValueError, match="NaN"):
+        auc(y, np.where(y > 0, np.nan, p))
 
 
 def test_one_class_gives_none():
