@@ -26,7 +26,7 @@ from pipelines.errors import ConfigError
 from pipelines.labels.prepare import latest_version
 from pipelines.models import checkpoints, features, ranker
 from pipelines.models.config import TrainConfig
-from pipelines.runtime import ensure_ray
+from pipelines.runtime import ensure_ray, require
 from pipelines.storage.root import Root
 from pipelines.storage.version import code_version
 
@@ -176,12 +176,18 @@ def train(cfg: TrainConfig) -> dict:
     run_name = claim_run(root, cfg, snapshot)
     spec = features.fit(pads.dataset(root.join("snapshots", snapshot, "examples", "split=train"),
                                      filesystem=root.fs, format="parquet"))
-    ensure_ray()
+    local = ensure_ray()
+    scaling = ScalingConfig(num_workers=cfg.workers, use_gpu=cfg.gpu)
+    # Ray Data's reading tasks need a CPU beside the workers' own: with --workers 2 on a
+    # 2-CPU local Ray, training never started (killed after 500 s)
+    needed = dict(scaling.total_resources)
+    needed["CPU"] = needed.get("CPU", 0) + 1
+    require(needed, "training", local)
     loop_cfg = {**cfg.model_dump(), "spec": spec.to_json()}
     trainer = TorchTrainer(
         train_loop_per_worker,
         train_loop_config=loop_cfg,
-        scaling_config=ScalingConfig(num_workers=cfg.workers, use_gpu=cfg.gpu),
+        scaling_config=scaling,
         run_config=RunConfig(name=run_name,
                              storage_path=root.join("models", "runs"),
                              checkpoint_config=CheckpointConfig(num_to_keep=2)),
