@@ -23,6 +23,7 @@ demo: $(STAMP)
 	$(BIN)/guidance context show --advertiser 17
 	$(BIN)/guidance train
 	$(BIN)/guidance evaluate
+	$(BIN)/guidance promote
 	$(BIN)/python -m serving.demo
 
 test: $(STAMP) lint-proto

@@ -77,9 +77,19 @@ def base_root(path: str) -> str:
     if not root.exists("snapshots"):
         prepare(PrepareConfig(root=path, version="s1"), show_progress=False)
     version = fit_and_register(TrainConfig(root=path, epochs=2))["version"]
+    _promote(path, version)
     print(f"built the small world, snapshot and model in {time.perf_counter() - started:.0f} s",
           flush=True)
     return version
+
+
+def _promote(path: str, version: str) -> None:
+    """Serve a bench root's version as built: it measures throughput, not model quality, so it
+    is promoted without an evaluation (forced, and recorded as such)."""
+    from pipelines.promotion.promote import PromoteConfig, promote
+
+    promote(PromoteConfig(root=path, version=version, force=True,
+                          reason="benchmark root: served as built, not evaluated"))
 
 
 def _link_tables(base: Path, big: Path) -> None:
@@ -95,7 +105,7 @@ def _link_tables(base: Path, big: Path) -> None:
 def _context_queries(root: Root, meta: dict, files: dict, n: int, rng) -> np.ndarray:
     """Context-tower embeddings of `n` random (campaign, surface) pairs: the queries the
     service sends to the index, to choose nprobe for and measure recall with."""
-    from pipelines.world.taxonomy import SURFACES as ALL_SURFACES
+    from pipelines.world.calibration import SURFACES as ALL_SURFACES
     from serving.data import ServingData
     from serving.retriever import Retriever
 
@@ -116,7 +126,7 @@ def big_root(base_path: str, base_version: str, path: str, n_items: int = BIG_IT
 
     from pipelines.index import ann
     from pipelines.world.schema import to_table
-    from pipelines.world.taxonomy import ACTION_INDEX, ACTION_TYPES
+    from pipelines.domain.actions import ACTION_INDEX, ACTION_TYPES
 
     big = Root(path)
     if big.exists("registry/current"):
@@ -169,6 +179,7 @@ def big_root(base_path: str, base_version: str, path: str, n_items: int = BIG_IT
     metadata["bench"] = {"base_version": base_version, "synthetic_items": int(n),
                          "recall_queries": "context-tower embeddings of 1,000 campaigns"}
     version = store.publish(big, files, metadata, version=f"{base_version}-1m")
+    _promote(path, version)
     print(f"built the 1M catalog root in {time.perf_counter() - started:.0f} s: {n:,} synthetic "
           f"keyword items, {index.kind} index (nprobe {index.nprobe}) built in "
           f"{index.build_seconds:.1f} s, recall@100 {index.recall_at_100:.3f} on context "

@@ -23,10 +23,10 @@ import ray  # noqa: E402
 from ray.train import RunConfig, ScalingConfig  # noqa: E402
 from ray.train.torch import TorchTrainer  # noqa: E402
 
-from pipelines.models import ranker  # noqa: E402
 from pipelines.models.config import TrainConfig  # noqa: E402
 from pipelines.models.features import FeatureSpec  # noqa: E402
-from pipelines.models.train import build_model, train_loop_per_worker  # noqa: E402
+from pipelines.models.loop_config import RankerLoopConfig  # noqa: E402
+from pipelines.models.train import build_model, train_loop_per_worker, train_step  # noqa: E402
 from pipelines.runtime import ensure_ray  # noqa: E402
 
 N_NUMERIC, CARDS = 134, [13, 9, 4, 4, 5, 4, 6, 33, 10, 4, 5]
@@ -53,29 +53,26 @@ def synthetic(n: int, seed: int = 0) -> dict[str, np.ndarray]:
             "impact": impact}
 
 
-def plain(data: dict[str, np.ndarray], cfg: dict) -> list[float]:
+def plain(data: dict[str, np.ndarray], cfg: TrainConfig) -> list[float]:
     """examples/s of each epoch of a plain loop over in-memory tensors."""
     model = build_model(spec(), cfg)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg["learning_rate"])
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
     t = {k: torch.from_numpy(v) for k, v in data.items()}
     n, rates = len(data["adopted"]), []
     gen = torch.Generator().manual_seed(0)
-    for _ in range(cfg["epochs"]):
+    for _ in range(cfg.epochs):
         model.train()
         started = time.perf_counter()
         order = torch.randperm(n, generator=gen)  # the Ray Train loop shuffles too
         shuffled = {k: v[order] for k, v in t.items()}
-        for i in range(0, n, cfg["batch_size"]):
-            b = {k: v[i:i + cfg["batch_size"]] for k, v in shuffled.items()}
-            loss, _ = ranker.bagged_loss(model, b, "cpu", gen)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+        for i in range(0, n, cfg.batch_size):
+            b = {k: v[i:i + cfg.batch_size] for k, v in shuffled.items()}
+            train_step(model, opt, b, "cpu", gen)
         rates.append(n / (time.perf_counter() - started))
     return rates
 
 
-def with_ray_train(data: dict[str, np.ndarray], cfg: dict) -> list[float]:
+def with_ray_train(data: dict[str, np.ndarray], cfg: TrainConfig) -> list[float]:
     """examples/s of each epoch as reported by the project's own Ray Train loop."""
     n = len(data["adopted"])
     ds = ray.data.from_items([{"i": i} for i in range(0, n, 8192)]).map_batches(
@@ -85,7 +82,8 @@ def with_ray_train(data: dict[str, np.ndarray], cfg: dict) -> list[float]:
         lambda b: {k: v[:4096] for k, v in data.items()}, batch_size=1).materialize()
     with tempfile.TemporaryDirectory() as tmp:
         trainer = TorchTrainer(
-            train_loop_per_worker, train_loop_config={**cfg, "spec": spec().to_json()},
+            train_loop_per_worker,
+            train_loop_config=RankerLoopConfig(job=cfg, spec=spec()).model_dump(),
             scaling_config=ScalingConfig(num_workers=1),
             run_config=RunConfig(name="bench", storage_path=tmp),
             datasets={"train": ds, "validation": val})
@@ -101,8 +99,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=1024)
     ap.add_argument("--members", type=int, default=TrainConfig().members)
     args = ap.parse_args()
-    cfg = {**TrainConfig().model_dump(), "epochs": args.epochs, "batch_size": args.batch_size,
-           "members": args.members}
+    cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, members=args.members)
     data = synthetic(args.examples)
     ensure_ray()
     ray.data.DataContext.get_current().enable_progress_bars = False

@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipelines.evaluation.offline import read_result  # noqa: E402
+from pipelines.evaluation.results import read_result  # noqa: E402
 from pipelines.registry import store  # noqa: E402
 from pipelines.storage.root import Root  # noqa: E402
 
@@ -39,7 +39,7 @@ def run_world(seed: int, scale: str, root: Path) -> dict:
             sys.exit(f"world {seed}: `{' '.join(step)}` failed: "
                      f"{(done.stderr or done.stdout).strip().splitlines()[-1]}")
     r = Root(str(root))
-    return read_result(r, store.current(r))
+    return read_result(r, store.latest(r))  # the version just trained and evaluated
 
 
 def row(seed: int, result: dict) -> dict:
@@ -48,7 +48,7 @@ def row(seed: int, result: dict) -> dict:
     return {"seed": seed, "ranker": r["adoption_auc"], "gbdt": r["gbdt_adoption_auc"],
             "gbdt_mean": seeds["mean"], "gbdt_averaged": seeds["averaged_adoption_auc"],
             "popularity": r["popularity_adoption_auc"], "oracle": r["oracle_adoption_auc"],
-            "share_of_gap": result["targets"]["adoption_auc_share_of_gap"],
+            "share_of_gap": result["figures"]["adoption_auc_share_of_gap"],
             "minus_gbdt": diff["difference"], "ci95": [diff["ci95_low"], diff["ci95_high"]]}
 
 

@@ -6,103 +6,25 @@ import json
 from typing import Optional
 
 import typer
-from pydantic import ValidationError
 
-from pipelines.errors import GuidanceError
-from pipelines.storage.root import ROOT_ENV, default_root
+from cli.common import ROOT_OPTION, run_job
+from cli.world import world_app
+from pipelines.storage.root import default_root
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   rich_markup_mode=None, help="Advertiser & seller guidance.")
-world_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
-                        help="The simulated ads world.")
 context_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                           help="Signals about one advertiser, for people and agents.")
 tokens_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                          help="Bearer tokens of the guidance service.")
-app.add_typer(world_app, name="world")
+app.add_typer(world_app, name="world")  # the one part of the CLI that imports the simulator
 app.add_typer(context_app, name="context")
 app.add_typer(tokens_app, name="tokens")
 
-ROOT_OPTION = typer.Option(None, "--root", envvar=ROOT_ENV,
-                           help="Root folder or URI of all data (default .guidance/).")
 ADDRESS_OPTION = typer.Option("localhost:9000", "--address", envvar="GUIDANCE_ADDRESS",
                               help="host:port of the service's gRPC endpoint.")
 TOKEN_OPTION = typer.Option(..., "--token", envvar="GUIDANCE_TOKEN",
                             help="Bearer token (from `guidance tokens create`).")
-
-
-def fail(message: str, code: int = 2) -> None:
-    """Print one line on stderr and exit."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _validation_line(e: ValidationError) -> str:
-    err = e.errors()[0]
-    where = ".".join(str(p) for p in err["loc"]) or "config"
-    return f"invalid {where}: {err['msg']} (got {err.get('input')!r})"
-
-
-def run_job(fn):
-    """Call `fn`, turning the project's errors into one line and exit code 2."""
-    try:
-        return fn()
-    except ValidationError as e:
-        fail(_validation_line(e))
-    except GuidanceError as e:
-        fail(str(e))
-    except KeyboardInterrupt:
-        fail("interrupted", 130)
-
-
-@world_app.command("generate")
-def world_generate(
-    scale: str = typer.Option("small", help="tiny, small, medium or large."),
-    seed: int = typer.Option(7, help="Seed of every random draw (≥ 0)."),
-    shards: int = typer.Option(2, help="Blocks simulated at once (Ray tasks)."),
-    advertisers: Optional[int] = typer.Option(None, help="Override the scale's advertisers."),
-    days: Optional[int] = typer.Option(None, help="Override the scale's days."),
-    overwrite: bool = typer.Option(False, help="Replace a world already under the root."),
-    root: Optional[str] = ROOT_OPTION,
-    as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
-) -> None:
-    """Simulate the ads world's history and write its raw tables under <root>/raw/."""
-    def job():
-        from pipelines.world.config import WorldConfig
-        from pipelines.world.job import generate
-
-        cfg = WorldConfig(scale=scale, seed=seed, shards=shards, advertisers=advertisers,
-                          days=days, overwrite=overwrite, root=root or default_root())
-        return generate(cfg, show_progress=not as_json)
-
-    manifest = run_job(job)
-    if as_json:
-        typer.echo(json.dumps(manifest, indent=2))
-    else:
-        rows = ", ".join(f"{k} {v:,}" for k, v in manifest["rows"].items()
-                         if k in ("advertisers", "campaigns", "daily_performance", "impressions"))
-        typer.echo(f"world written in {manifest['seconds']} s: {rows}")
-
-
-@world_app.command("summary")
-def world_summary(
-    root: Optional[str] = ROOT_OPTION,
-    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
-) -> None:
-    """Print the world's marginals beside the public ranges it aims for."""
-    def job():
-        from pipelines.storage.root import Root
-        from pipelines.world.summary import summarize
-
-        return summarize(Root(root or default_root()))
-
-    summary = run_job(job)
-    if as_json:
-        typer.echo(json.dumps(summary, indent=2, default=str))
-    else:
-        from pipelines.world.summary import render
-
-        typer.echo(render(summary))
 
 
 @app.command("prepare")
@@ -134,10 +56,10 @@ def prepare_cmd(
                    f"{r['online_campaigns']:,} campaigns as of {manifest['as_of_now']}")
 
 
-def _train_default(field: str):
-    from pipelines.models.config import TrainConfig
+def _train_default(field: str, retrieval: bool = False):
+    from pipelines.models.config import RetrievalConfig, TrainConfig
 
-    return TrainConfig.model_fields[field].default
+    return (RetrievalConfig if retrieval else TrainConfig).model_fields[field].default
 
 
 @app.command("train")
@@ -150,9 +72,11 @@ def train_cmd(
                                    help="Examples per step per worker."),
     members: int = typer.Option(_train_default("members"),
                                 help="Ranker ensemble members (online bagging)."),
-    average_from_epoch: int = typer.Option(
-        _train_default("average_from_epoch"),
-        help="Publish the mean of the weights of this epoch (0-based) and every later one."),
+    average_from_epoch: Optional[int] = typer.Option(
+        None, help="Publish the mean of the weights of this epoch (0-based) and every later "
+        "one; below --epochs (default: 4, or the last epoch of a shorter run)."),
+    retrieval_epochs: int = typer.Option(_train_default("epochs", retrieval=True),
+                                         help="Passes of the two-tower retrieval model."),
     run_name: Optional[str] = typer.Option(None, help="Ray Train run; rerun it to resume."),
     root: Optional[str] = ROOT_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
@@ -165,54 +89,69 @@ def train_cmd(
         return fit_and_register(TrainConfig(
             root=root or default_root(), snapshot=snapshot, epochs=epochs, workers=workers,
             gpu=gpu, batch_size=batch_size, members=members, average_from_epoch=average_from_epoch,
-            run_name=run_name))
+            run_name=run_name, retrieval={"epochs": retrieval_epochs}),
+            show_progress=not as_json)
 
     out = run_job(job)
     if as_json:
         typer.echo(json.dumps(out, indent=2))
     else:
-        m = out["metrics"]
-        typer.echo(f"model {out['version']} registered (snapshot {out['snapshot']}): validation "
-                   f"adoption AUC {m['averaged_val_adoption_auc']:.4f} with the weights "
-                   f"averaged over epochs {m['average_from_epoch'] + 1}–{m['epoch'] + 1}, "
-                   f"dismissal AUC {m['averaged_val_dismissal_auc']:.4f}, "
-                   f"{m['examples_per_s']:,.0f} examples/s")
+        from pipelines.models.job import render
+
+        typer.echo(render(out))
 
 
 @app.command("evaluate")
 def evaluate_cmd(
-    version: Optional[str] = typer.Option(None, help="Registry version (default: current)."),
+    version: Optional[str] = typer.Option(None, help="Registry version (default: the newest "
+                                                     "registered)."),
     root: Optional[str] = ROOT_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print evaluation.json."),
 ) -> None:
-    """Evaluate a registered ranker; writes reports/evaluation/<version>/report.html and .json."""
+    """Evaluate a registered ranker and judge the promotion gates; writes
+    reports/evaluation/<version>/report.html and evaluation.json."""
     def job():
-        from pipelines.evaluation.offline import evaluate, write_report
+        from pipelines.evaluation.evaluate import evaluate
+        from pipelines.evaluation.report import write_report
         from pipelines.storage.root import Root
 
         r = Root(root or default_root())
-        result = evaluate(r, version)
+        result = evaluate(r, version, show_progress=not as_json)
         return result, write_report(r, result)
 
     result, path = run_job(job)
     if as_json:
         typer.echo(json.dumps(result, indent=2))
-        return
-    r, t = result["ranking"], result["targets"]
-    typer.echo(f"adoption AUC {r['adoption_auc']:.4f} (popularity {r['popularity_adoption_auc']:.4f}, "
-               f"GBDT {r['gbdt_adoption_auc']:.4f}, oracle {r['oracle_adoption_auc']:.4f}; "
-               f"{t['adoption_auc_share_of_gap']:.0%} of the gap to the oracle)")
-    seeds = r["gbdt_seeds"]
-    if "mean" in seeds:
-        typer.echo(f"GBDT over {seeds['seeds']} seeds: {seeds['min']:.4f} to {seeds['max']:.4f} "
-                   f"(mean {seeds['mean']:.4f}; seeds averaged {seeds['averaged_adoption_auc']:.4f})")
-    cov = result["impact"]["interval_coverage"]
-    cal = result["calibration"]
-    typer.echo(f"ECE {cal['ece_before']:.4f} → {cal['ece_after']:.4f} (sampling noise alone: "
-               f"{cal['ece_if_calibrated']['p95']:.4f} at the 95th percentile); "
-               "impact interval coverage "
-               + ("–" if cov is None else f"{cov:.3f}"))
-    typer.echo(f"report: {path}/report.html")
+    else:
+        from pipelines.evaluation.evaluate import render
+
+        typer.echo(render(result, path))
+
+
+@app.command("promote")
+def promote_cmd(
+    version: Optional[str] = typer.Option(None, help="Registry version (default: the newest "
+                                                     "registered)."),
+    force: bool = typer.Option(False, help="Promote even if a gate fails or the evaluation is "
+                                           "missing or stale (recorded)."),
+    reason: Optional[str] = typer.Option(None, help="Why (required with --force; recorded)."),
+    root: Optional[str] = ROOT_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print the promotion record."),
+) -> None:
+    """Make a registered version the one served, if its evaluation passes the gates."""
+    def job():
+        from pipelines.promotion.promote import PromoteConfig, promote
+
+        return promote(PromoteConfig(root=root or default_root(), version=version, force=force,
+                                     reason=reason))
+
+    record = run_job(job)
+    if as_json:
+        typer.echo(json.dumps(record, indent=2))
+    else:
+        from pipelines.promotion.promote import render
+
+        typer.echo(render(record))
 
 
 @app.command("signals")
@@ -331,7 +270,7 @@ def recommend_cmd(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Ask the running service for an advertiser's guidance and print the slate."""
-    from pipelines.world.taxonomy import SURFACES
+    from pipelines.domain.vocabulary import SURFACES
     from serving.client import as_dict, render_slate
 
     def job():
@@ -380,7 +319,7 @@ def feedback_cmd(
 
     from pipelines.errors import ConfigError
     from pipelines.feedback.records import FEEDBACK_TYPES
-    from pipelines.world.taxonomy import DISMISS_REASONS
+    from pipelines.domain.vocabulary import DISMISS_REASONS
 
     def job():
         if kind not in FEEDBACK_TYPES:
@@ -394,6 +333,7 @@ def feedback_cmd(
 
     r = run_job(job)
     typer.echo("already logged (a retry)" if r.duplicate else "logged")
+
 
 
 if __name__ == "__main__":

@@ -44,6 +44,10 @@ class ServeConfig(BaseModel):
     model_version: str | None = Field(None, description="Registry version to serve (default: "
                                                         "current); changing it hot-swaps.")
     max_message_bytes: int = Field(4 << 20, ge=1024, description="Largest gRPC message.")
+    degrade_on_ranker_error: bool = Field(
+        True, description="A ranker that raises an error other than an outage (a bug) degrades "
+                          "the answer, logged with its traceback and counted; False fails the "
+                          "request with INTERNAL instead (what the tests run with).")
 
     @model_validator(mode="after")
     def _gpu_needs_deployment(self) -> "ServeConfig":

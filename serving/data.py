@@ -12,13 +12,14 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
-from pipelines.candidates.observed import ObservedCampaigns, observe
+from pipelines.candidates.features import trending_keys
+from pipelines.candidates.observed import observe
 from pipelines.context import load
 from pipelines.context.online import advertiser_of_campaigns, joined, online_tables
+from pipelines.domain.applicability import CampaignFacts
 from pipelines.errors import NotFoundError
-from pipelines.labels.prepare import latest_version
 from pipelines.storage.root import Root
-from pipelines.world.catalog import interest_item, keyword_item
+from pipelines.storage.snapshots import latest_version
 
 HISTORY_DAYS = 365  # the longest cool-down the policy may apply
 
@@ -48,21 +49,28 @@ class Catalog:
 
 
 class ServingData:
-    """One snapshot's online context, catalog and history, ready for requests."""
+    """One snapshot's online context, catalog and history, ready for requests.
 
-    def __init__(self, root: Root, snapshot: str | None = None):
+    With `as_of`, a replay: the service as it would have been at the start of that past day,
+    with every signal computed as of that day from the raw tables and only the history logged
+    before it (a response or a measured impact after it is not known yet).
+    """
+
+    def __init__(self, root: Root, snapshot: str | None = None, as_of: dt.date | None = None):
         self.snapshot = snapshot or latest_version(root)
         base = f"snapshots/{self.snapshot}"
         with root.fs.open_input_stream(root.join(base, "manifest.json")) as f:
             manifest = json.loads(f.read())
-        self.as_of = dt.date.fromisoformat(manifest["as_of_now"])
-        adv, camp = online_tables(root, self.snapshot)
+        now = dt.date.fromisoformat(manifest["as_of_now"])
+        replay = as_of is not None and as_of != now
+        self.as_of = as_of if replay else now
+        adv, camp = online_tables(root, self.snapshot, self.as_of if replay else None)
         self.advertiser_ids = adv.advertiser_id.to_numpy(np.int64)
         self.campaign_ids = camp.campaign_id.to_numpy(np.int64)
         self.camp_start, self.camp_count = _offsets(camp.advertiser_id.to_numpy(np.int64),
                                                     self.advertiser_ids)
         adv_of_camp = advertiser_of_campaigns(adv, camp)
-        self.observed: ObservedCampaigns = observe(camp, adv_of_camp)
+        self.observed: CampaignFacts = observe(camp, adv_of_camp)
         self.has_catalog = adv_of_camp.has_product_catalog.fillna(False).to_numpy(bool)
         self.context = joined(adv_of_camp, camp)
         self._adv_records = adv.to_dict("records")
@@ -102,15 +110,12 @@ class ServingData:
         cols = {c: t.column(c).to_numpy(zero_copy_only=False) for c in t.column_names}
         return Catalog(cols.pop("item_id").astype(np.int64), cols)
 
-    def _trending(self, root: Root) -> dict[str, np.ndarray]:
-        """Item ids of each vertical's trending keywords and interests on the last day."""
+    def _trending(self, root: Root) -> np.ndarray:
+        """`trending_keys` of the last day's market: each vertical's trending keywords and
+        interests, as the candidate features look them up."""
         last = self.as_of - dt.timedelta(days=1)
-        t = load.dataset(root, "market").to_table(filter=pc.field("date") == last).to_pandas()
-        out: dict[str, set] = {}
-        for v, kws, ints in zip(t.vertical, t.trending_keyword_ids, t.trending_interest_ids):
-            out.setdefault(v, set()).update(keyword_item(np.asarray(kws, np.int64)).tolist())
-            out[v].update(interest_item(np.asarray(ints, np.int64)).tolist())
-        return {v: np.array(sorted(s), np.int64) for v, s in out.items()}
+        return trending_keys(load.dataset(root, "market").to_table(
+            filter=pc.field("date") == last).to_pandas())
 
     def _history(self, root: Root) -> None:
         now = pd.Timestamp(self.as_of, tz="UTC")
@@ -118,9 +123,13 @@ class ServingData:
         t = load.dataset(root, "impressions").to_table(
             columns=["advertiser_id", "campaign_id", "item_id", "action_type", "surface",
                      "shown_at", "outcome", "dismiss_reason", "responded_at",
-                     "outcome_conversions_delta"],
-            filter=pc.field("shown_at") >= since).to_pandas()
+                     "outcome_conversions_delta", "outcome_measured_at"],
+            filter=(pc.field("shown_at") >= since) & (pc.field("shown_at") < now)).to_pandas()
         t = t.sort_values(["advertiser_id", "shown_at"], kind="stable")
+        # what was not known yet at the start of the as-of day (only in a replay of a past day)
+        unanswered = t.responded_at >= now
+        t.loc[unanswered, ["outcome", "dismiss_reason", "responded_at"]] = ["ignored", None, pd.NaT]
+        t.loc[~(t.outcome_measured_at < now), "outcome_conversions_delta"] = np.nan
         epoch = pd.Timestamp(0, tz="UTC")
         ms = lambda s: ((s - epoch) // pd.Timedelta(milliseconds=1)).to_numpy(np.int64)  # noqa: E731
         responded = t.responded_at.fillna(t.shown_at)

@@ -58,7 +58,7 @@ def main() -> None:
 
 
 def _latest(root: Root) -> str:
-    from pipelines.labels.prepare import latest_version
+    from pipelines.storage.snapshots import latest_version
 
     return latest_version(root)
 

@@ -1,5 +1,6 @@
-"""The guidance service's work, free of any transport: context, candidates, retrieval, features,
-policy and the slate, for one advertiser or a book of accounts.
+"""The guidance service's work, free of any transport: candidates, retrieval, eligibility and the
+slate for one advertiser, and the advertiser's context. The advertiser's history (the raw logs
+and the service's own) is in serving.history, the ranker's candidate columns in serving.features.
 
 A request is planned (candidates with their features), scored (by the ranker, in this process
 or in a Ray Serve deployment) and turned into a slate. When scoring fails or is too slow the
@@ -16,18 +17,19 @@ import numpy as np
 from pipelines.candidates import observed
 from pipelines.candidates.reasons import reasons
 from pipelines.context.online import grouped
+from pipelines.domain.actions import ACTION_TYPES
 from pipelines.errors import NotFoundError
 from pipelines.feedback.records import Impression
 from pipelines.policy import eligibility, scoring, slate
 from pipelines.policy.config import PolicyConfig
-from pipelines.policy.eligibility import DAY_MS, CandidateSet, History
-from pipelines.world.taxonomy import ACTION_TYPES
+from pipelines.policy.eligibility import CandidateSet
 from serving.data import ServingData
+from serving.features import request_features
+from serving.history import advertiser_history
 from serving.retriever import Retriever
 
 IMPACT_UNIT = "conversions per 14 days"
-_CATEGORY = {a.name: a.category for a in ACTION_TYPES}
-_ONE_SHOT = {a.name for a, one in zip(ACTION_TYPES, observed.ONE_SHOT) if one}
+_ONE_SHOT = [a.name for a in ACTION_TYPES if not a.repeatable]
 _FALLBACK_ADOPT, _FALLBACK_DISMISS = 0.05, 0.05  # priors when the account has no rate yet
 
 
@@ -53,53 +55,6 @@ class Plan:
         return len(self.item_id)
 
 
-def _history(raw: dict, live_impressions: list, live_events: list) -> History:
-    """Raw world logs and the service's own log as one policy History."""
-    outcome = raw["outcome"]
-    responded = outcome != "ignored"
-    fb_type = np.where(outcome == "adopted", "applied", outcome)[responded]
-    return History(
-        impression_campaign_id=np.r_[raw["campaign_id"], [i.campaign_id for i in live_impressions]],
-        impression_item_id=np.r_[raw["item_id"], [i.item_id for i in live_impressions]],
-        impression_surface=np.r_[raw["surface"], [i.surface for i in live_impressions]],
-        impression_served_at_ms=np.r_[raw["served_at_ms"],
-                                      [i.served_at_ms for i in live_impressions]],
-        feedback_campaign_id=np.r_[raw["campaign_id"][responded],
-                                   [e.campaign_id for e in live_events]],
-        feedback_item_id=np.r_[raw["item_id"][responded], [e.item_id for e in live_events]],
-        feedback_action_type=np.r_[raw["action_type"][responded],
-                                   [e.action_type for e in live_events]],
-        feedback_type=np.r_[fb_type, [e.type for e in live_events]],
-        feedback_dismiss_reason=np.r_[raw["dismiss_reason"][responded],
-                                      [e.dismiss_reason or "" for e in live_events]],
-        feedback_snooze_days=np.r_[np.zeros(responded.sum(), np.int64),
-                                   [e.snooze_days or 0 for e in live_events]],
-        feedback_occurred_at_ms=np.r_[raw["responded_at_ms"][responded],
-                                      [e.occurred_at_ms for e in live_events]],
-    )
-
-
-def _captured(raw: dict, live_impressions: list, live_events: list, now_ms: int) -> float:
-    """Impact the advertiser adopted over 90 days: measured where the world measured it, the
-    estimate at serving time for adoptions logged by this service."""
-    recent = (raw["outcome"] == "adopted") & (raw["responded_at_ms"] > now_ms - 90 * DAY_MS)
-    measured = float(np.nansum(np.maximum(raw["impact"][recent], 0.0)))
-    estimate = {i.recommendation_id: i.impact_expected for i in live_impressions}
-    return measured + sum(max(estimate.get(e.recommendation_id, 0.0), 0.0)
-                          for e in live_events if e.type == "applied")
-
-
-def _count_in_window(keys: np.ndarray, times: np.ndarray, query: np.ndarray, lo: int, hi: int
-                     ) -> np.ndarray:
-    """For each query key, how many events with that key fall in [lo, hi)."""
-    inside = (times >= lo) & (times < hi)
-    uniq, counts = np.unique(keys[inside], return_counts=True)
-    if len(uniq) == 0:
-        return np.zeros(len(query), np.int64)
-    pos = np.minimum(np.searchsorted(uniq, query), len(uniq) - 1)
-    return np.where(uniq[pos] == query, counts[pos], 0)
-
-
 class Engine:
     """Plans, slates and context answers over one snapshot and one retrieval model."""
 
@@ -121,9 +76,7 @@ class Engine:
                 raise NotFoundError(f"campaign {campaign_id} not found for advertiser "
                                     f"{advertiser_id}")
         surf = self.policy.surface(surface)
-        live_imp, live_ev = self.log.history(advertiser_id, now_ms - 365 * DAY_MS)
-        raw = d.history(adv_row)
-        history = _history(raw, live_imp, live_ev)
+        history, captured = advertiser_history(d, self.log, adv_row, now_ms)
         k = min(max_items or surf.default_items, surf.max_items,
                 eligibility.remaining_slots(history, surface, now_ms, self.policy))
         adv = d.advertiser_signals(adv_row)
@@ -143,7 +96,7 @@ class Engine:
         campaign = d.campaign_ids[rows]
 
         applied = (history.feedback_type == "applied") & np.isin(history.feedback_action_type,
-                                                                  list(_ONE_SHOT))
+                                                                  _ONE_SHOT)
         done_keys = set(zip(history.feedback_campaign_id[applied].tolist(),
                             history.feedback_action_type[applied].tolist()))
         one_shot_done = np.array([(c, a) in done_keys for c, a in zip(campaign.tolist(), action)],
@@ -154,42 +107,9 @@ class Engine:
         rows, items, sim, cat_row = rows[ok], items[ok], sim[ok], cat_row[ok]
         action, category, campaign = action[ok], category[ok], campaign[ok]
 
-        features = self._features(adv, history, campaign, items, action, category, cat_row,
-                                  surface, now_ms)
+        features = request_features(d, adv, history, campaign, items, cat_row, surface, now_ms)
         return Plan(advertiser_id, surface, k, now_ms, rows, campaign, items, cat_row, action,
-                    category, sim, features, _captured(raw, live_imp, live_ev, now_ms))
-
-    def _features(self, adv: dict, history: History, campaign: np.ndarray, items: np.ndarray,
-                  action: np.ndarray, category: np.ndarray, cat_row: np.ndarray, surface: str,
-                  now_ms: int) -> dict[str, np.ndarray]:
-        """The ranker's candidate columns, as the offline examples compute them."""
-        d = self.data
-        shown = _count_in_window(
-            eligibility.pair_key(history.impression_campaign_id, history.impression_item_id),
-            history.impression_served_at_ms, eligibility.pair_key(campaign, items),
-            now_ms - 21 * DAY_MS, now_ms)
-        dis = history.feedback_type == "dismissed"
-        dismissed = _count_in_window(history.feedback_action_type[dis].astype(str),
-                                     history.feedback_occurred_at_ms[dis], action,
-                                     now_ms - 90 * DAY_MS, now_ms)
-        kind = d.catalog["entity_kind"][cat_row]
-        ent_vertical = d.catalog["entity_vertical"][cat_row]
-        trending = d.trending.get(adv["vertical"], np.zeros(0, np.int64))
-        return {
-            "item_param_pct": d.catalog["param_pct"][cat_row].astype(float),
-            "times_shown_same_item_21d": shown.astype(float),
-            "dismissed_same_action_90d": dismissed.astype(float),
-            "entity_matches_vertical": np.array(
-                [np.nan if v is None else float(v == adv["vertical"]) for v in ent_vertical]),
-            "entity_trending": np.where(np.isin(kind, ["keyword", "interest"]),
-                                        np.isin(items, trending).astype(float), np.nan),
-            "same_category_adoption_rate_90d": np.array(
-                [adv.get(f"adoption_rate_{c}_90d") for c in category], dtype=float),
-            "same_category_dismissal_rate_90d": np.array(
-                [adv.get(f"dismissal_rate_{c}_90d") for c in category], dtype=float),
-            "action_type": action, "action_category": category,
-            "item_entity_kind": kind, "surface": np.full(len(items), surface, dtype=object),
-        }
+                    category, sim, features, captured)
 
     # -- scores --------------------------------------------------------------------------------
 

@@ -17,6 +17,11 @@ from pipelines.models.calibration import widen
 from pipelines.models.ranker import unsquash
 
 
+class SnapshotMismatch(Exception):
+    """The ranker was asked about campaigns its version's snapshot does not hold: the ingress
+    and the ranker serve different versions for a moment during a swap."""
+
+
 class RankerCore:
     """A loaded ranker version with its campaigns' encoded context."""
 
@@ -45,7 +50,7 @@ class RankerCore:
         if not np.array_equal(self.campaign_ids[rows], campaign_id):
             # the ingress serves another snapshot than this version (mid-swap): refuse, and the
             # ingress answers from its fallback rather than with another campaign's context
-            raise ValueError(f"ranker {self.version}: campaigns unknown to its snapshot")
+            raise SnapshotMismatch(f"ranker {self.version}: campaigns unknown to its snapshot")
         return self.encoder.rows(self.context_numeric, self.context_categorical, rows, candidates)
 
     def forward(self, enc: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

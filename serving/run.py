@@ -25,7 +25,7 @@ class ServeOptions(BaseModel):
     config: str | None = Field(None, description="ServeConfig YAML file.")
     port: int | None = Field(None, description="Overrides the config's grpc_port.")
     ranker: str | None = Field(None, description="Overrides the config's ranker.")
-    watch: bool = Field(True, description="Follow the registry's current model.")
+    watch: bool = Field(True, description="Follow the registry's promoted (current) model.")
     direct_ingress: bool = Field(False, description="Also serve gRPC on the ingress replica's "
                                                     "own port (RAY_SERVE_THROUGHPUT_OPTIMIZED).")
 
@@ -55,7 +55,9 @@ def load_config(opts: ServeOptions) -> ServeConfig:
 
 
 def watch_step(cfg: ServeConfig, serving: str) -> str:
-    """Deploy the registry's current version if it moved; returns the version now served."""
+    """Deploy the registry's current version if it moved; returns the version now served.
+    Only `guidance promote` moves `current`: a version that training registered (a candidate)
+    is never picked up here."""
     from serving.app import deploy
 
     current = store.current(Root(cfg.root))
@@ -64,7 +66,7 @@ def watch_step(cfg: ServeConfig, serving: str) -> str:
 
 def run(opts: ServeOptions, echo=print) -> None:
     cfg = load_config(opts)
-    store.current(Root(cfg.root))  # fail before starting Ray when there is no model
+    store.current(Root(cfg.root))  # fail before starting Ray when no model is promoted
     # Serve's proxy would accept messages of up to 2 GiB otherwise.
     os.environ["RAY_SERVE_GRPC_MAX_MESSAGE_SIZE"] = str(cfg.max_message_bytes)
     if opts.direct_ingress:  # read by every Serve process, so set before Ray starts

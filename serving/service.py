@@ -9,11 +9,15 @@ fails a request in flight.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 
 import grpc
 import numpy as np
+import ray.exceptions
+import ray.serve.exceptions
 
 from pipelines.feedback.log import open_log
 from pipelines.errors import NotFoundError
@@ -26,12 +30,25 @@ from serving.config import ServeConfig
 from serving.data import ServingData
 from serving.engine import Engine, Plan
 from serving.gen.guidance.v1 import guidance_pb2 as pb
-from serving.ranker import RankerCore
+from serving.ranker import RankerCore, SnapshotMismatch
 from serving.retriever import Retriever
 from serving.status import RequestError, Unavailable, status_of
 
 # A remote ranker: (campaign ids, candidate columns) → scores with the ranker's "version".
 RemoteRanker = Callable[[np.ndarray, dict], Awaitable[dict]]
+# Ranker failures that are outages, not bugs: its replica died or is overloaded, or it serves
+# another snapshot for a moment during a swap. They degrade the answer; anything else is a bug.
+OUTAGES = (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError,
+           ray.serve.exceptions.BackPressureError, ray.serve.exceptions.DeploymentUnavailableError,
+           ray.serve.exceptions.ReplicaUnavailableError, SnapshotMismatch)
+log = logging.getLogger("guidance.serving")
+
+
+def ranker_error(e: BaseException) -> BaseException:
+    """The error the ranker itself raised: a remote replica's comes wrapped in a RayTaskError."""
+    while isinstance(e, ray.exceptions.RayTaskError) and e.cause is not None:
+        e = e.cause
+    return e
 
 
 class ModelState:
@@ -59,6 +76,7 @@ class GuidanceService:
         self.remote_ranker = remote_ranker
         self.state: ModelState | None = None
         self.rng = np.random.default_rng()
+        self.degraded: Counter[str] = Counter()  # degraded answers by kind of reason
 
     def load(self, version: str | None = None) -> str:
         """Load a registry version (default: current) aside, then swap it in."""
@@ -81,9 +99,20 @@ class GuidanceService:
                                          self.cfg.ranking_timeout_s)
             return out, out["version"], ""
         except asyncio.TimeoutError:
-            reason = f"ranker slower than {self.cfg.ranking_timeout_s:g} s"
-        except Exception as e:  # noqa: BLE001  (any ranker failure degrades, never fails)
-            reason = f"ranker unavailable ({type(e).__name__})"
+            kind, reason = "ranker_timeout", f"ranker slower than {self.cfg.ranking_timeout_s:g} s"
+        except Exception as e:  # noqa: BLE001  (classified below; a bug is logged, never hidden)
+            error = ranker_error(e)
+            if isinstance(error, OUTAGES):
+                kind, reason = "ranker_unavailable", f"ranker unavailable ({type(error).__name__})"
+                log.warning("ranker unavailable, answering degraded: %s: %s",
+                            type(error).__name__, error)
+            else:
+                if not self.cfg.degrade_on_ranker_error:
+                    raise
+                kind, reason = "ranker_error", f"ranker error ({type(error).__name__})"
+                log.error("ranker raised %s, answering degraded", type(error).__name__,
+                          exc_info=error)
+        self.degraded[kind] += 1
         return state.engine.fallback_scores(plan), state.version, reason
 
     async def _slate(self, state: ModelState, plan: Plan) -> tuple[dict, str]:

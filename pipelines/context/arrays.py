@@ -15,7 +15,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from pipelines.world.taxonomy import CATEGORIES, CHANNELS, COUNTRIES, DISMISS_REASONS, VERTICALS
+from pipelines.domain.vocabulary import CATEGORIES, CHANNELS, COUNTRIES, DISMISS_REASONS, VERTICALS
 
 PERF_SUMS = ("spend", "impressions", "clicks", "conversions", "conversion_value", "tracked_spend",
              "tracked_clicks", "limited", "exhausted_hour", "live", "budget")

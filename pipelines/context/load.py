@@ -11,9 +11,9 @@ import pyarrow.compute as pc
 import pyarrow.dataset as pads
 
 from pipelines.context import arrays
+from pipelines.domain.actions import ACTION_TYPES
+from pipelines.domain.contract import arrow_schema
 from pipelines.storage.root import Root
-from pipelines.world.schema import arrow_schema
-from pipelines.world.taxonomy import ACTION_TYPES
 
 TABLES = ("advertisers", "campaigns", "daily_performance", "workflow_events", "impressions")
 _CATEGORY_OF = {a.name: a.category for a in ACTION_TYPES}

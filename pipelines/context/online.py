@@ -8,12 +8,15 @@ import math
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from pipelines.context import compute, load
+from pipelines.context.arrays import ContextArrays
+from pipelines.context.peers import read_peers
 from pipelines.context.registry import GROUPS, SIGNALS_BY_NAME
 from pipelines.errors import ConfigError, NotFoundError
-from pipelines.labels.prepare import latest_version, read_peers
 from pipelines.storage.root import Root
+from pipelines.storage.snapshots import latest_version
 
 
 def _value(v):
@@ -85,13 +88,43 @@ def render(context: dict) -> str:
     return "\n".join(lines)
 
 
-def online_tables(root: Root, snapshot: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The snapshot's online advertiser and campaign signals (campaigns with their `status`),
-    sorted by id."""
-    base = f"snapshots/{snapshot}/online"
-    adv = root.read_table(f"{base}/advertisers").to_pandas()
+def online_signals(ctx: ContextArrays, day: int) -> tuple[pa.Table, pa.Table]:
+    """Every advertiser's signals (with `advertiser_id`) and every campaign's (with
+    `advertiser_id`, `campaign_id`) of `ctx` as of day index `day`: what `guidance prepare`
+    writes as the online context (as of now), and what a replay of a past day serves."""
+    ids = ctx.advertiser_id
+    adv = compute.compute(ctx, compute.query(ctx, ids, np.full(len(ids), -1),
+                                             np.full(len(ids), day)), level="advertiser")
+    adv = adv.add_column(0, "advertiser_id", pa.array(ids))
+    camp_adv = ids[ctx.camp_adv]
+    cmp = compute.compute(ctx, compute.query(ctx, camp_adv, ctx.campaign_id,
+                                             np.full(len(camp_adv), day)), level="campaign")
+    cmp = cmp.add_column(0, "campaign_id", pa.array(ctx.campaign_id))
+    cmp = cmp.add_column(0, "advertiser_id", pa.array(camp_adv))
+    return adv, cmp
+
+
+def online_tables(root: Root, snapshot: str, as_of: dt.date | None = None
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The online advertiser and campaign signals (campaigns with their `status`), sorted by id:
+    the snapshot's, or with `as_of` those of every advertiser as of that past day, computed from
+    the raw tables by the same functions (a replay; the raw contract gives a campaign's status
+    as of the end of the history only)."""
+    if as_of is None:
+        base = f"snapshots/{snapshot}/online"
+        adv = root.read_table(f"{base}/advertisers").to_pandas()
+        camp = root.read_table(f"{base}/campaigns").to_pandas()
+    else:
+        market = load.dataset(root, "market").to_table()
+        start, days = load.dates_range(market.column("date"))
+        day = (as_of - start).days
+        if not 0 <= day <= days:
+            raise ConfigError(f"as-of date {as_of} is outside the history "
+                              f"{start} .. {start + dt.timedelta(days=days)}")
+        ctx = load.context_arrays(load.read_advertisers(root, lo=0, hi=2**62), market.to_pandas(),
+                                  read_peers(root, snapshot), start, days)
+        adv, camp = (t.to_pandas() for t in online_signals(ctx, day))
     adv = adv.sort_values("advertiser_id").reset_index(drop=True)
-    camp = root.read_table(f"{base}/campaigns").to_pandas()
     raw = load.dataset(root, "campaigns").to_table(columns=["campaign_id", "status"]).to_pandas()
     camp = camp.merge(raw, on="campaign_id", how="left")
     return adv, camp.sort_values(["advertiser_id", "campaign_id"]).reset_index(drop=True)

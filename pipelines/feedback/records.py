@@ -15,8 +15,8 @@ from typing import ClassVar
 import numpy as np
 import pyarrow as pa
 
+from pipelines.domain.vocabulary import DISMISS_REASONS
 from pipelines.errors import DataError
-from pipelines.world.taxonomy import DISMISS_REASONS
 
 FEEDBACK_TYPES = ("shown", "clicked", "applied", "dismissed", "snoozed", "ignored")
 MAX_SNOOZE_DAYS = 365

@@ -27,7 +27,10 @@ import pyarrow.dataset as pads
 import ray
 
 from pipelines.context import compute, load
-from pipelines.context.arrays import PEER_METRICS, peer_sums
+from pipelines.context.arrays import peer_sums
+from pipelines.candidates.features import trending_keys
+from pipelines.context.online import online_signals
+from pipelines.context.peers import peers_table
 from pipelines.errors import StorageError
 from pipelines.labels import examples
 from pipelines.labels.config import PrepareConfig
@@ -35,11 +38,8 @@ from pipelines.runtime import ensure_ray
 from pipelines.storage.root import Root
 from pipelines.storage.validate import validate
 from pipelines.storage.version import code_version
-from pipelines.world.taxonomy import CHANNELS, VERTICALS
 
 SPLITS = ("train", "validation", "test")
-
-
 
 
 def _part(lo: int) -> str:
@@ -61,11 +61,10 @@ def _example_rows(tables, ctx, catalog, market, start, days, bounds) -> dict[str
         return {}
     day = examples.shown_day(imp, start)
     end = pd.Timestamp(start, tz="UTC") + pd.Timedelta(days=days)
-    lab = examples.labels(imp, catalog, tables["advertisers"], end)
-    hist = examples.candidate_history(imp, start, imp, day)
+    lab = examples.labels(imp, catalog, end)
     sig = compute.compute(ctx, compute.query(ctx, imp.advertiser_id, imp.campaign_id, day))
-    facts = examples.candidate_facts(lab, sig.to_pandas(), market, start, day)
-    table = pa.Table.from_pandas(pd.concat([lab, hist, facts], axis=1), preserve_index=False)
+    cand = examples.candidate_columns(imp, catalog, imp, sig.to_pandas(), trending_keys(market))
+    table = pa.Table.from_pandas(pd.concat([lab, cand], axis=1), preserve_index=False)
     for name in sig.column_names:
         table = table.append_column(sig.schema.field(name), sig.column(name))
     split = np.where(day < bounds[0], 0, np.where(day < bounds[1], 1, 2))
@@ -93,41 +92,13 @@ def _prepare_batch(batch: dict, root: str, index: load.FileIndex, staged: str,
                 r.write_parquet(parts[s], f"{staged}/examples/split={s}/{_part(lo)}")
             counts[s].append(n)
         counts["incomplete"].append(len(t["impressions"]) - sum(counts[s][-1] for s in SPLITS))
-        ids = ctx.advertiser_id
-        adv = compute.compute(ctx, compute.query(ctx, ids, np.full(len(ids), -1),
-                                                 np.full(len(ids), days)), level="advertiser")
-        adv = adv.add_column(0, "advertiser_id", pa.array(ids))
-        camp_adv = ids[ctx.camp_adv]
-        cmp = compute.compute(ctx, compute.query(ctx, camp_adv, ctx.campaign_id,
-                                                 np.full(len(camp_adv), days)), level="campaign")
-        cmp = cmp.add_column(0, "campaign_id", pa.array(ctx.campaign_id))
-        cmp = cmp.add_column(0, "advertiser_id", pa.array(camp_adv))
+        adv, cmp = online_signals(ctx, days)
         r.write_parquet(adv, f"{staged}/online/advertisers/{_part(lo)}")
         r.write_parquet(cmp, f"{staged}/online/campaigns/{_part(lo)}")
         counts["lo"].append(lo)
         counts["online_advertisers"].append(adv.num_rows)
         counts["online_campaigns"].append(cmp.num_rows)
     return {k: np.asarray(v) for k, v in counts.items()}
-
-
-def peers_table(peers: np.ndarray, start: dt.date) -> pa.Table:
-    v, c, m, d = np.meshgrid(*(np.arange(n) for n in peers.shape), indexing="ij")
-    return pa.table({
-        "vertical": pa.array(np.array(VERTICALS)[v.ravel()]),
-        "channel": pa.array(np.array(CHANNELS)[c.ravel()]),
-        "metric": pa.array(np.array(PEER_METRICS)[m.ravel()]),
-        "date": pa.array((np.datetime64(start, "D") + d.ravel()).astype("datetime64[D]"),
-                         pa.date32()),
-        "value": pa.array(peers.ravel()),
-    })
-
-
-def read_peers(root: Root, version: str) -> np.ndarray:
-    """The peer sums stored with a snapshot, back as [vertical, channel, metric, day]."""
-    t = pads.dataset(root.join("snapshots", version, "peers.parquet"), filesystem=root.fs,
-                     format="parquet").to_table().to_pandas()
-    days = t.date.nunique()
-    return t.value.to_numpy().reshape(len(VERTICALS), len(CHANNELS), len(PEER_METRICS), days)
 
 
 def _summary(root: Root, path: str) -> dict:
@@ -144,15 +115,6 @@ def _summary(root: Root, path: str) -> dict:
             out[f.name] = dict(zip(("mean", "std", "min", "max", "null_share"),
                                    (None if v is None else float(v) for v in row)))
     return out
-
-
-def latest_version(root: Root) -> str:
-    """Name of the newest snapshot (StorageError if there is none)."""
-    path = root.join("snapshots", "LATEST")
-    if not root.exists("snapshots/LATEST"):
-        raise StorageError(f"no snapshot under root {root.uri!r}: run `guidance prepare`")
-    with root.fs.open_input_stream(path) as f:
-        return f.read().decode().strip()
 
 
 def prepare(cfg: PrepareConfig, show_progress: bool = True) -> dict:

@@ -3,7 +3,8 @@
 Numeric signals are squashed with sign(x)·log(1 + |x|) (spend and counts span six orders of
 magnitude), standardised with train-split statistics, and missing values become 0 with a
 missing flag. Categorical signals and item facts become vocabulary indices (0 = unknown).
-Position is kept apart: it feeds only the ranker's position tower, which serving switches off.
+Position is kept apart: it feeds only the ranker's position tower, which serving sets to
+position 1 of the request's surface.
 """
 
 from __future__ import annotations
@@ -17,14 +18,12 @@ import pandas as pd
 import pyarrow.dataset as pads
 
 import pipelines.context.signals  # noqa: F401  (registers every signal)
+from pipelines.candidates import features as candidates
 from pipelines.context.registry import SIGNALS_BY_NAME
-from pipelines.world.oracle import SURFACE_INDEX
-from pipelines.world.taxonomy import SURFACES
+from pipelines.domain.vocabulary import SURFACE_INDEX, SURFACES
 
-EXTRA_NUMERIC = ("item_param_pct", "times_shown_same_item_21d", "dismissed_same_action_90d",
-                 "entity_matches_vertical", "entity_trending", "same_category_adoption_rate_90d",
-                 "same_category_dismissal_rate_90d")
-EXTRA_CATEGORICAL = ("action_type", "action_category", "item_entity_kind", "surface")
+# The candidate's own columns beside the context signals (pipelines.candidates.features).
+EXTRA_NUMERIC, EXTRA_CATEGORICAL = candidates.NUMERIC, candidates.CATEGORICAL
 MAX_POSITION = 5
 
 

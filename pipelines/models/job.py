@@ -28,11 +28,13 @@ def impact_halves(val) -> tuple[np.ndarray, np.ndarray]:
     return early, measured & ~early
 
 
-def fit_and_register(cfg: TrainConfig) -> dict:
-    """Train, fit the calibrators on the validation split, publish a registry version."""
+def fit_and_register(cfg: TrainConfig, show_progress: bool = True) -> dict:
+    """Train, fit the calibrators on the validation split, publish a registry version; returns
+    the version, the snapshot and the ranker's last-epoch metrics (`render` prints them). With
+    `show_progress`, a line per epoch of each model on stderr."""
     root = Root(cfg.root)
-    out = train.train(cfg)
-    model = train.build_model(out["spec"], out["config"])
+    out = train.train(cfg, show_progress)
+    model = train.build_model(out["spec"], cfg)
     model.load_state_dict(out["state"])
     val = read_split(root, out["snapshot"], "validation")
     pred = train.predict(model, val, out["spec"])
@@ -43,14 +45,10 @@ def fit_and_register(cfg: TrainConfig) -> dict:
     early, _ = impact_halves(val)
     margin = conformal_margin(pred["impact"][early],
                               val.impact_conversions.to_numpy(float)[early])
-    files = artifacts.to_files(out["state"], out["spec"], out["config"], calibrators, margin)
+    files = artifacts.to_files(out["state"], out["spec"], cfg.model_dump(), calibrators, margin)
     catalog = pads.dataset(root.join("raw", "catalog"), filesystem=root.fs,
                            format="parquet").to_table().to_pandas()
-    tower = retrieval.train(root, out["snapshot"], catalog, {
-        "epochs": cfg.retrieval_epochs, "batch_size": cfg.retrieval_batch_size,
-        "learning_rate": cfg.learning_rate, "seed": cfg.seed, "workers": cfg.workers,
-        "gpu": cfg.gpu, "run_name": out["run_name"],
-        "random_negatives": 512})
+    tower = retrieval.train(root, out["snapshot"], catalog, cfg, out["run_name"], show_progress)
     index = retrieval.build_index(tower["model"], tower["items"])
     files.update(artifacts.retrieval_files(tower, index,
                                            campaign_context(root, out["snapshot"])))
@@ -59,10 +57,19 @@ def fit_and_register(cfg: TrainConfig) -> dict:
         pred["adopt"], val.label_adopted.to_numpy(float))
     version = store.publish(root, files, {
         "kind": "multitask_ranker", "snapshot": out["snapshot"],
-        "config": {k: v for k, v in out["config"].items() if k != "spec"},
+        "config": cfg.model_dump(mode="json"),
         "training_metrics": metrics, "code_version": code_version(),
         "retrieval": {"positives": tower["positives"], "final_loss": tower["metrics"]["loss"]},
         "index": {"kind": index.kind, "nprobe": index.nprobe, "items": len(index.ids),
                   "recall_at_100": index.recall_at_100,
                   "build_seconds": round(index.build_seconds, 3)}})
     return {"version": version, "snapshot": out["snapshot"], "metrics": metrics}
+
+
+def render(result: dict) -> str:
+    """`guidance train`'s summary of `fit_and_register`'s result, for people."""
+    m = result["metrics"]
+    return (f"model {result['version']} registered (snapshot {result['snapshot']}): validation "
+            f"adoption AUC {m['averaged_val_adoption_auc']:.4f} with the weights averaged over "
+            f"epochs {m['average_from_epoch'] + 1}–{m['epoch'] + 1}, dismissal AUC "
+            f"{m['averaged_val_dismissal_auc']:.4f}, {m['examples_per_s']:,.0f} examples/s")

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from pipelines.models.features import MAX_POSITION
-from pipelines.world.taxonomy import SURFACES
+from pipelines.domain.vocabulary import SURFACES
 
 QUANTILES = (0.1, 0.5, 0.9)
 # a training batch: the encoded inputs (features.encode) and the labels (features.targets)
@@ -130,7 +130,7 @@ def loss(out: dict[str, torch.Tensor], adopted: torch.Tensor, dismissed: torch.T
          impact: torch.Tensor, weight: torch.Tensor | None = None
          ) -> tuple[torch.Tensor, dict[str, float]]:
     """Sum of the three task losses, each row counted `weight` times (default once); impact
-    counts only rows with a measured impact."""
+    counts only rows with a measured impact. Also returns each part and the total as floats."""
     w = torch.ones_like(adopted) if weight is None else weight
     bce = nn.functional.binary_cross_entropy_with_logits
     l_adopt = (w * bce(out["adopt"], adopted, reduction="none")).mean()
@@ -145,16 +145,19 @@ def loss(out: dict[str, torch.Tensor], adopted: torch.Tensor, dismissed: torch.T
     else:
         l_impact = torch.zeros((), device=adopted.device)
     total = l_adopt + l_dismiss + 0.5 * l_impact
-    return total, {"loss_adopt": l_adopt.detach().item(),
-                   "loss_dismiss": l_dismiss.detach().item(),
-                   "loss_impact": l_impact.detach().item()}
+    parts = {"loss_adopt": l_adopt.detach().item(), "loss_dismiss": l_dismiss.detach().item(),
+             "loss_impact": l_impact.detach().item()}
+    # the total from the parts already fetched: one device sync fewer per member and batch
+    parts["loss"] = parts["loss_adopt"] + parts["loss_dismiss"] + 0.5 * parts["loss_impact"]
+    return total, parts
 
 
 def bagged_loss(model: nn.Module, batch: dict[str, torch.Tensor], device,
                 generator: torch.Generator) -> tuple[torch.Tensor, dict[str, float]]:
     """The members' summed losses on one batch, each member weighting every row by its own
     Poisson(1) draw (online bagging); one member sees the batch as it is. `model` may be
-    wrapped by DDP; `generator` lives on the CPU."""
+    wrapped by DDP and lives on `device`, where every tensor of `batch` is moved; `generator`
+    lives on the CPU (the same draws on any device), its draws are moved too."""
     t = {k: batch[k].to(device) for k in BATCH_KEYS}
     outs = model(t["numeric"], t["categorical"], t["position"], t["surface"], each=True)
     n = len(t["adopted"])

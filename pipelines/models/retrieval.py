@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 
 import numpy as np
 import pandas as pd
@@ -16,18 +17,20 @@ from ray.train import CheckpointConfig, RunConfig, ScalingConfig
 from ray.train.torch import TorchTrainer
 
 from pipelines.index import ann
-from pipelines.models import checkpoints, features
+from pipelines.models import checkpoints, features, progress
+from pipelines.models.config import RetrievalConfig, TrainConfig
+from pipelines.models.loop_config import ItemArrays, TwoTowerLoopConfig
 from pipelines.models.two_tower import (
     ENTITY_ACTIONS, ItemTable, TwoTower, in_batch_loss, item_table, uniform_negatives,
 )
 from pipelines.storage.root import Root
-from pipelines.world.taxonomy import SURFACES
+from pipelines.domain.vocabulary import SURFACES
 
 KS = (10, 50, 100)
 
 
-def _model(spec: features.FeatureSpec, n_items: int, cfg: dict) -> TwoTower:
-    torch.manual_seed(cfg["seed"])
+def _model(spec: features.FeatureSpec, n_items: int, seed: int) -> TwoTower:
+    torch.manual_seed(seed)
     return TwoTower(spec.n_numeric, spec.cardinalities, n_items)
 
 
@@ -45,33 +48,60 @@ def _encode(df: pd.DataFrame, spec: features.FeatureSpec, log_q: np.ndarray) -> 
             "log_q": log_q[rows].astype(np.float32)}
 
 
-def train_loop_per_worker(cfg: dict) -> None:
-    spec = features.FeatureSpec.from_json(cfg["spec"])
-    items = {k: torch.from_numpy(v) for k, v in cfg["items"].items()}
-    model = ray.train.torch.prepare_model(_model(spec, len(items["action"]), cfg))
-    opt = torch.optim.Adam(model.parameters(), lr=cfg["learning_rate"])
-    first, _ = checkpoints.restore(model, opt, "cpu")
-    net = getattr(model, "module", model)
+def train_step(model: torch.nn.Module, opt: torch.optim.Optimizer,
+               batch: dict[str, torch.Tensor], items: dict[str, torch.Tensor],
+               cfg: RetrievalConfig, generator: torch.Generator,
+               device: torch.device | str) -> float:
+    """One optimiser step of the two towers on a batch of adoptions, every tensor on `device`
+    (where `model` and `items` live): the batch's other adoptions are the negatives, each
+    logit lowered by its log q, plus `cfg.random_negatives` items drawn uniformly by
+    `generator`, which lives on the CPU (the same draws on any device); the draws are moved.
+    Returns the loss."""
+    b = {k: batch[k].to(device) for k in ("numeric", "categorical", "item_row", "log_q")}
+    negatives, log_u = None, 0.0
+    if cfg.random_negatives:
+        rows, log_u = uniform_negatives(len(items["action"]), cfg.random_negatives, generator)
+        negatives = rows.to(device)
+    ctx, item, extra = model(b["numeric"], b["categorical"], b["item_row"], items, negatives)
+    loss = in_batch_loss(ctx, item, b["log_q"], extra, log_u, temperature=cfg.temperature)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss.detach().item()
+
+
+def train_loop_per_worker(config: dict) -> None:
+    """One worker's training of the two towers: epochs over its shard of the adoptions, a
+    checkpoint per epoch; a rerun of the run resumes from the last one. `config` is a
+    `TwoTowerLoopConfig.model_dump()`, validated again here."""
+    loop = TwoTowerLoopConfig.model_validate(config)
+    cfg = loop.job.retrieval
+    device = ray.train.torch.get_device()  # where prepare_model puts the model and Ray the batches
+    items = loop.items.tensors(device)
+    model = ray.train.torch.prepare_model(_model(loop.spec, len(loop.items), loop.job.seed))
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
+    first, _ = checkpoints.restore(model, opt, device)
     shard = ray.train.get_dataset_shard("train")
-    gen = torch.Generator().manual_seed(cfg["seed"])
-    for epoch in range(first, cfg["epochs"]):
+    gen = torch.Generator().manual_seed(loop.job.seed)
+    for epoch in range(first, cfg.epochs):
         model.train()
-        losses = []
-        for b in shard.iter_torch_batches(batch_size=cfg["batch_size"]):
-            ctx = net.embed_context(b["numeric"], b["categorical"])
-            it = net.embed_items(b["item_row"], items)
-            rows, log_u = uniform_negatives(len(items["action"]), cfg["random_negatives"], gen)
-            loss = in_batch_loss(ctx, it, b["log_q"], net.embed_items(rows, items), log_u)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            losses.append(loss.detach().item())
-        checkpoints.report({"epoch": epoch, "loss": float(np.mean(losses)) if losses else 0.0},
+        started, seen, losses = time.perf_counter(), 0, []
+        for batch in shard.iter_torch_batches(batch_size=cfg.batch_size):
+            losses.append(train_step(model, opt, batch, items, cfg, gen, device))
+            seen += len(batch["item_row"])
+        elapsed = time.perf_counter() - started
+        checkpoints.report({"epoch": epoch, "resumed_from_epoch": first,
+                            "loss": float(np.mean(losses)) if losses else 0.0,
+                            "examples_per_s": seen / max(elapsed, 1e-9)},
                            model, opt, epoch)
 
 
-def train(root: Root, snapshot: str, catalog: pd.DataFrame, cfg: dict) -> dict:
-    """Fit the two towers on the train split's entity adoptions; returns state and specs."""
+def train(root: Root, snapshot: str, catalog: pd.DataFrame, cfg: TrainConfig, run_name: str,
+          show_progress: bool = True) -> dict:
+    """Fit the two towers (`cfg.retrieval`, on `cfg.workers` workers) on the train split's
+    entity adoptions, as Ray Train run `<run_name>-two-tower`; returns the model (on the CPU),
+    the context spec, the item table, the number of positives and the last epoch's metrics.
+    With `show_progress`, a line per epoch on stderr."""
     path = root.join("snapshots", snapshot, "examples", "split=train")
     num, cat = features.context_columns()
     spec = features.fit(pads.dataset(path, filesystem=root.fs, format="parquet"),
@@ -83,17 +113,19 @@ def train(root: Root, snapshot: str, catalog: pd.DataFrame, cfg: dict) -> dict:
     log_q = np.log(counts / counts.sum())
     ds = ray.data.from_pandas(pos).map_batches(
         _encode, batch_format="pandas", fn_kwargs={"spec": spec, "log_q": log_q})
-    loop_cfg = {**cfg, "spec": spec.to_json(),
-                "items": {k: getattr(items, k) for k in ("action", "kind", "vertical", "tokens")}}
-    trainer = TorchTrainer(
-        train_loop_per_worker, train_loop_config=loop_cfg,
-        scaling_config=ScalingConfig(num_workers=cfg["workers"], use_gpu=cfg["gpu"]),
-        run_config=RunConfig(name=f"{cfg['run_name']}-two-tower",
-                             storage_path=root.join("models", "runs"),
-                             checkpoint_config=CheckpointConfig(num_to_keep=2)),
-        datasets={"train": ds})
-    result = trainer.fit()
-    model = _model(spec, len(items), cfg)
+    loop = TwoTowerLoopConfig(job=cfg, spec=spec, items=ItemArrays(
+        **{k: getattr(items, k) for k in ("action", "kind", "vertical", "tokens")}))
+    with progress.epoch_lines("two-tower", cfg.retrieval.epochs, show_progress) as callbacks:
+        trainer = TorchTrainer(
+            train_loop_per_worker, train_loop_config=loop.model_dump(),
+            scaling_config=ScalingConfig(num_workers=cfg.workers, use_gpu=cfg.gpu),
+            run_config=RunConfig(name=f"{run_name}-two-tower",
+                                 storage_path=root.join("models", "runs"),
+                                 checkpoint_config=CheckpointConfig(num_to_keep=2),
+                                 callbacks=callbacks),
+            datasets={"train": ds})
+        result = trainer.fit()
+    model = _model(spec, len(items), cfg.seed)
     model.load_state_dict(checkpoints.final_state(result))
     return {"model": model, "spec": spec, "items": items, "positives": len(pos),
             "metrics": result.metrics}

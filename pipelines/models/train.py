@@ -23,16 +23,16 @@ from sklearn.metrics import log_loss, roc_auc_score
 from torch.optim.swa_utils import AveragedModel
 
 from pipelines.errors import ConfigError
-from pipelines.labels.prepare import latest_version
-from pipelines.models import checkpoints, features, ranker
+from pipelines.storage.snapshots import latest_version
+from pipelines.models import checkpoints, features, progress, ranker
 from pipelines.models.config import TrainConfig
+from pipelines.models.loop_config import RankerLoopConfig
 from pipelines.runtime import ensure_ray, require
 from pipelines.storage.root import Root
 from pipelines.storage.version import code_version
 
 
-def _encode_batch(batch: pd.DataFrame, spec_json: str) -> dict[str, np.ndarray]:
-    spec = features.FeatureSpec.from_json(spec_json)
+def _encode_batch(batch: pd.DataFrame, spec: features.FeatureSpec) -> dict[str, np.ndarray]:
     return {**features.encode(batch, spec), **features.targets(batch)}
 
 
@@ -42,14 +42,14 @@ def encoded_dataset(root: Root, snapshot: str, split: str, spec: features.Featur
     ds = ray.data.read_parquet(path, filesystem=root.fs)
     if shuffle_blocks:
         ds = ds.randomize_block_order()
-    return ds.map_batches(_encode_batch, batch_format="pandas",
-                          fn_kwargs={"spec_json": spec.to_json()})
+    return ds.map_batches(_encode_batch, batch_format="pandas", fn_kwargs={"spec": spec})
 
 
-def build_model(spec: features.FeatureSpec, cfg: dict) -> ranker.MultiTaskRanker:
-    torch.manual_seed(cfg["seed"])
-    return ranker.MultiTaskRanker(spec.n_numeric, spec.cardinalities, hidden=cfg["hidden"],
-                                  n_experts=cfg["experts"], members=cfg["members"])
+def build_model(spec: features.FeatureSpec, cfg: TrainConfig) -> ranker.MultiTaskRanker:
+    """The ranker `cfg` describes, with its seeded initial weights, on the CPU."""
+    torch.manual_seed(cfg.seed)
+    return ranker.MultiTaskRanker(spec.n_numeric, spec.cardinalities, hidden=cfg.hidden,
+                                  n_experts=cfg.experts, members=cfg.members)
 
 
 def _forward(model, batch, device):
@@ -57,27 +57,46 @@ def _forward(model, batch, device):
                  batch["position"].to(device), batch["surface"].to(device))
 
 
-def averaging_start(cfg: dict) -> int:
-    """The first epoch whose weights enter the published average (the last one at the latest)."""
-    return min(cfg["average_from_epoch"], cfg["epochs"] - 1)
+def train_step(model: torch.nn.Module, opt: torch.optim.Optimizer,
+               batch: dict[str, torch.Tensor], device: torch.device | str,
+               generator: torch.Generator) -> dict[str, float]:
+    """One optimiser step of the ensemble on `batch`, every tensor of it moved to `device`
+    (where `model` lives); each member weights the rows by its own Poisson draws from
+    `generator`, which lives on the CPU so that a run draws the same on any device. Returns
+    the loss and its parts, each the members' mean."""
+    total, parts = ranker.bagged_loss(model, batch, device, generator)
+    opt.zero_grad()
+    total.backward()
+    opt.step()
+    return parts
 
 
-def train_loop_per_worker(cfg: dict) -> None:
-    """One worker's training: epochs over its shard, validation, a checkpoint per epoch. From
-    `averaging_start` on, each epoch's weights join a running mean (stochastic weight averaging,
+def eval_step(model: torch.nn.Module, batch: dict[str, torch.Tensor],
+              device: torch.device | str) -> dict[str, torch.Tensor]:
+    """P(adopt) and P(dismiss) of every row of `batch` at its logged position, on `device`."""
+    out = _forward(model, batch, device)
+    return {"adopt": torch.sigmoid(out["adopt"]), "dismiss": torch.sigmoid(out["dismiss"])}
+
+
+def train_loop_per_worker(config: dict) -> None:
+    """One worker's training: epochs over its shard, validation, a checkpoint per epoch.
+    `config` is a `RankerLoopConfig.model_dump()`, validated again here. From the config's
+    `average_start` on, each epoch's weights join a running mean (stochastic weight averaging,
     Izmailov et al. 2018), which the checkpoint keeps and the run publishes. On the small world
     the mean of the last epochs ranked at least as well as the epoch a small validation split
     picks as best, and varied less with the seed; it needs no choice, so every worker agrees."""
-    spec = features.FeatureSpec.from_json(cfg["spec"])
+    loop = RankerLoopConfig.model_validate(config)
+    cfg, spec = loop.job, loop.spec
+    device = ray.train.torch.get_device()  # where prepare_model puts the model and Ray the batches
     model = ray.train.torch.prepare_model(build_model(spec, cfg))
     net = getattr(model, "module", model)
-    device = ray.train.torch.get_device()
-    opt = torch.optim.Adam(model.parameters(), lr=cfg["learning_rate"])
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
     first_epoch, kept = checkpoints.restore(model, opt, device)
-    start = averaging_start(cfg)
-    average = AveragedModel(net)
-    # A run resumed with more epochs than it started with may average from a later epoch;
-    # a mean begun elsewhere is dropped (the epochs it needs are all still to come).
+    start = cfg.average_start
+    average = AveragedModel(net, device=device)
+    # A run resumed with more epochs than it started with may average from a later epoch
+    # (the default start depends on the epochs); a mean begun elsewhere is dropped (the epochs
+    # it needs are all still to come).
     if kept.get("average_from") != start:
         kept = {}
     if kept:
@@ -86,22 +105,18 @@ def train_loop_per_worker(cfg: dict) -> None:
     train_shard = ray.train.get_dataset_shard("train")
     val_shard = ray.train.get_dataset_shard("validation")
     rank = ray.train.get_context().get_world_rank()
-    for epoch in range(first_epoch, cfg["epochs"]):
+    for epoch in range(first_epoch, cfg.epochs):
         model.train()
-        gen = torch.Generator().manual_seed(cfg["seed"] * 1_000_003 + epoch * 1009 + rank)
+        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch * 1009 + rank)
         started, seen, parts = time.perf_counter(), 0, []
         # The snapshot's files are in time order: without a shuffle every batch would hold one
         # stretch of days of one block of advertisers, and SGD would chase the drift.
         for batch in train_shard.iter_torch_batches(
-                batch_size=cfg["batch_size"], prefetch_batches=4,
-                local_shuffle_buffer_size=cfg["shuffle_buffer"],
-                local_shuffle_seed=cfg["seed"] * 1009 + epoch * 101 + rank):
-            total, part = ranker.bagged_loss(model, batch, device, gen)
-            opt.zero_grad()
-            total.backward()
-            opt.step()
+                batch_size=cfg.batch_size, prefetch_batches=4,
+                local_shuffle_buffer_size=cfg.shuffle_buffer,
+                local_shuffle_seed=cfg.seed * 1009 + epoch * 101 + rank):
+            parts.append(train_step(model, opt, batch, device, gen))
             seen += len(batch["adopted"])
-            parts.append(part)
         elapsed = time.perf_counter() - started
         metrics = {"epoch": epoch, "resumed_from_epoch": first_epoch,
                    "examples_per_s": seen / max(elapsed, 1e-9),
@@ -124,19 +139,22 @@ def _validate(model, shard, device) -> dict[str, float]:
     p_a, p_d, y_a, y_d = [], [], [], []
     with torch.no_grad():
         for batch in shard.iter_torch_batches(batch_size=8192):
-            out = _forward(model, batch, device)
-            p_a.append(torch.sigmoid(out["adopt"]).cpu().numpy())
-            p_d.append(torch.sigmoid(out["dismiss"]).cpu().numpy())
-            y_a.append(batch["adopted"].numpy())
-            y_d.append(batch["dismissed"].numpy())
+            p = eval_step(model, batch, device)
+            p_a.append(p["adopt"].cpu().numpy())
+            p_d.append(p["dismiss"].cpu().numpy())
+            # under Ray Train the batches arrive on the worker's device too
+            y_a.append(batch["adopted"].cpu().numpy())
+            y_d.append(batch["dismissed"].cpu().numpy())
     p_a, p_d, y_a, y_d = map(np.concatenate, (p_a, p_d, y_a, y_d))
     return {"val_adoption_auc": float(roc_auc_score(y_a, p_a)),
             "val_adoption_logloss": float(log_loss(y_a, p_a, labels=[0, 1])),
             "val_dismissal_auc": float(roc_auc_score(y_d, p_d))}
 
 
-# Settings that may change between a run and its resumption; every other one shapes the model.
-RESUMABLE = {"root", "snapshot", "run_name", "epochs", "retrieval_epochs", "workers", "gpu"}
+# Settings that may change between a run and its resumption (a pydantic `exclude`); every
+# other one shapes a model: the ranker's, or the two towers' (run `<name>-two-tower`).
+RESUMABLE = {"root": True, "snapshot": True, "run_name": True, "epochs": True,
+             "workers": True, "gpu": True, "retrieval": {"epochs"}}
 
 
 def claim_run(root: Root, cfg: TrainConfig, snapshot: str) -> str:
@@ -147,7 +165,7 @@ def claim_run(root: Root, cfg: TrainConfig, snapshot: str) -> str:
     silently keep a stale model."""
     with root.fs.open_input_stream(root.join("snapshots", snapshot, "manifest.json")) as f:
         created = json.loads(f.read())["created_at"]
-    shape = {k: v for k, v in cfg.model_dump().items() if k not in RESUMABLE}
+    shape = cfg.model_dump(mode="json", exclude=RESUMABLE)
     code = code_version()["source_sha256"]  # the pipelines' source: the model's architecture
     identity = hashlib.sha256(json.dumps({"snapshot": snapshot, "created_at": created,
                                           "code": code, **shape},
@@ -168,9 +186,10 @@ def claim_run(root: Root, cfg: TrainConfig, snapshot: str) -> str:
     return name
 
 
-def train(cfg: TrainConfig) -> dict:
-    """Fit the ranker; returns the run name, final metrics, the model's state and its feature
-    spec."""
+def train(cfg: TrainConfig, show_progress: bool = True) -> dict:
+    """Fit the ranker; returns the snapshot, the run name, the last epoch's metrics, the
+    published weights (on the CPU), the feature spec and `cfg`. With `show_progress`, a line
+    per epoch on stderr."""
     root = Root(cfg.root)
     snapshot = cfg.snapshot or latest_version(root)
     run_name = claim_run(root, cfg, snapshot)
@@ -183,20 +202,22 @@ def train(cfg: TrainConfig) -> dict:
     needed = dict(scaling.total_resources)
     needed["CPU"] = needed.get("CPU", 0) + 1
     require(needed, "training", local)
-    loop_cfg = {**cfg.model_dump(), "spec": spec.to_json()}
-    trainer = TorchTrainer(
-        train_loop_per_worker,
-        train_loop_config=loop_cfg,
-        scaling_config=scaling,
-        run_config=RunConfig(name=run_name,
-                             storage_path=root.join("models", "runs"),
-                             checkpoint_config=CheckpointConfig(num_to_keep=2)),
-        datasets={"train": encoded_dataset(root, snapshot, "train", spec, shuffle_blocks=True),
-                  "validation": encoded_dataset(root, snapshot, "validation", spec)},
-    )
-    result = trainer.fit()
+    with progress.epoch_lines("ranker", cfg.epochs, show_progress) as callbacks:
+        trainer = TorchTrainer(
+            train_loop_per_worker,
+            train_loop_config=RankerLoopConfig(job=cfg, spec=spec).model_dump(),
+            scaling_config=scaling,
+            run_config=RunConfig(name=run_name,
+                                 storage_path=root.join("models", "runs"),
+                                 checkpoint_config=CheckpointConfig(num_to_keep=2),
+                                 callbacks=callbacks),
+            datasets={"train": encoded_dataset(root, snapshot, "train", spec,
+                                               shuffle_blocks=True),
+                      "validation": encoded_dataset(root, snapshot, "validation", spec)},
+        )
+        result = trainer.fit()
     return {"snapshot": snapshot, "run_name": run_name, "metrics": result.metrics,
-            "state": checkpoints.final_state(result), "spec": spec, "config": loop_cfg}
+            "state": checkpoints.final_state(result), "spec": spec, "config": cfg}
 
 
 def predict(model: ranker.MultiTaskRanker, df: pd.DataFrame, spec: features.FeatureSpec,

@@ -19,12 +19,15 @@ import pandas as pd
 import torch
 from torch import nn
 
-from pipelines.world.taxonomy import ACTION_TYPES, VERTICALS
+from pipelines.domain.actions import ACTION_TYPES, ENTITY_ACTIONS
+from pipelines.domain.vocabulary import VERTICALS
 
-ENTITY_ACTIONS = ("keyword_add", "interest_add", "product_promote")
 TOKEN_BUCKETS = 1 << 14
 MAX_TOKENS = 8
 _KINDS = ("keyword", "interest", "product")
+# rows of each item fact's embedding table: an item's facts must be below these
+ITEM_FACT_SIZES = {"action": len(ACTION_TYPES), "kind": len(_KINDS),
+                   "vertical": len(VERTICALS) + 1, "tokens": TOKEN_BUCKETS}
 
 
 @dataclass
@@ -84,10 +87,10 @@ class TwoTower(nn.Module):
         d_ctx = n_numeric + sum(min(8, c) for c in cardinalities)
         self.context = nn.Sequential(nn.Linear(d_ctx, hidden), nn.ReLU(), nn.Linear(hidden, dim))
         self.item_id = nn.Embedding(n_items, dim)
-        self.action = nn.Embedding(len(ACTION_TYPES), dim)
-        self.kind = nn.Embedding(len(_KINDS), dim)
-        self.vertical = nn.Embedding(len(VERTICALS) + 1, dim)
-        self.words = nn.EmbeddingBag(TOKEN_BUCKETS, dim, mode="mean", padding_idx=0)
+        self.action = nn.Embedding(ITEM_FACT_SIZES["action"], dim)
+        self.kind = nn.Embedding(ITEM_FACT_SIZES["kind"], dim)
+        self.vertical = nn.Embedding(ITEM_FACT_SIZES["vertical"], dim)
+        self.words = nn.EmbeddingBag(ITEM_FACT_SIZES["tokens"], dim, mode="mean", padding_idx=0)
         self.item = nn.Sequential(nn.ReLU(), nn.Linear(dim, dim))
         nn.init.normal_(self.item_id.weight, std=0.01)
 
@@ -100,6 +103,17 @@ class TwoTower(nn.Module):
              + self.kind(items["kind"][rows]) + self.vertical(items["vertical"][rows])
              + self.words(items["tokens"][rows]))
         return nn.functional.normalize(self.item(x), dim=1)
+
+    def forward(self, numeric: torch.Tensor, categorical: torch.Tensor, rows: torch.Tensor,
+                items: dict[str, torch.Tensor], negative_rows: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Embeddings of the contexts, of their adopted items (`rows` of `items`) and of the
+        extra negatives (None without them): one call, so that under DDP (several workers) the
+        gradients of every part are synchronised, which calling the embed methods on the
+        unwrapped module would skip."""
+        ctx, item = self.embed_context(numeric, categorical), self.embed_items(rows, items)
+        extra = None if negative_rows is None else self.embed_items(negative_rows, items)
+        return ctx, item, extra
 
 
 def in_batch_loss(ctx: torch.Tensor, item: torch.Tensor, log_q: torch.Tensor,

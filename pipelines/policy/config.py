@@ -14,8 +14,8 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from pipelines.domain.vocabulary import CATEGORIES, DISMISS_REASONS, SURFACES
 from pipelines.errors import ConfigError
-from pipelines.world.taxonomy import CATEGORIES, DISMISS_REASONS, SURFACES
 
 
 class SurfacePolicy(BaseModel):

@@ -11,26 +11,26 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from pipelines.domain.actions import ACTION_TYPES
+from pipelines.domain.catalog import ITEM_KEY_SCALE, item_keys
+from pipelines.domain.vocabulary import DISMISS_REASONS
 from pipelines.feedback.records import DAY_MS, FEEDBACK_TYPES
 from pipelines.policy.config import PolicyConfig
-from pipelines.world.candidates import ITEM_KEY_SCALE, item_keys
-from pipelines.world.effects import ENTITY_UPLIFT, REPEATABLE
-from pipelines.world.taxonomy import DISMISS_REASONS
 
 # The one action meant for a paused campaign: everything else would change a campaign that is
 # not delivering, so its effect could not show (and suggests the advertiser restart it blindly).
 RESUME_ACTION = "hygiene_resume_paused"
 # Actions whose (campaign, item) can be worth applying again (raise the budget another 10 %,
-# refresh creatives again): the world's repeatable actions but those on one entity (adding a
-# keyword, interest or product twice is not a second gain).
-REPEATABLE_ACTIONS = tuple(sorted(REPEATABLE - set(ENTITY_UPLIFT)))
+# refresh creatives again): the repeatable actions but those on one entity (adding a keyword,
+# interest or product twice is not a second gain).
+REPEATABLE_ACTIONS = tuple(sorted(a.name for a in ACTION_TYPES if a.repeatable and a.entity is None))
 # Why a candidate is not eligible; when several rules apply the earliest listed wins.
 REASONS = ("eligible", "campaign_paused", "resume_on_active", "one_shot_done", "applied",
            "dismissed", "snoozed", "recently_shown")
 
 
 def pair_key(campaign_id: np.ndarray, item_id: np.ndarray) -> np.ndarray:
-    """One int64 per (campaign, item): the world's item_keys, refusing item ids its scale
+    """One int64 per (campaign, item): the catalog's item_keys, refusing item ids its scale
     cannot hold (products start at 10,000,000; campaign ids stay far below 2**63 / scale)."""
     item_id = np.asarray(item_id, np.int64)
     if len(item_id) and (item_id.min() < 0 or item_id.max() >= ITEM_KEY_SCALE):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pipelines.domain.vocabulary import CATEGORIES
 from pipelines.policy.config import PolicyConfig
-from pipelines.world.taxonomy import CATEGORIES
 
 _CATEGORY_ORDER = np.argsort(np.asarray(CATEGORIES))
 _SORTED_CATEGORIES = np.asarray(CATEGORIES)[_CATEGORY_ORDER]

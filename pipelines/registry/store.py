@@ -1,8 +1,11 @@
-"""The model registry, with versions under `<root>/registry/<version>/` and a `current` pointer.
+"""The model registry: versions under `<root>/registry/<version>/`, and two pointers.
 
 A version is written to staging, its files listed with their sizes and SHA-256 in
-`metadata.json`, and moved into place in one rename; `current` is repointed with another. The
-loader refuses a version whose files are missing, truncated or altered.
+`metadata.json`, and moved into place in one rename. Training registers a *candidate*:
+`registry/latest` names the newest version registered. `registry/current` names the version the
+service serves, and only promotion (promote.py) moves it, after the evaluation's gates. Each
+pointer is repointed with a rename. The loader refuses a version whose files are missing,
+truncated or altered.
 """
 
 from __future__ import annotations
@@ -14,6 +17,10 @@ from pipelines.errors import GuidanceError, NotFoundError
 from pipelines.storage.root import Root
 from pipelines.storage.version import timestamp_version
 
+CURRENT = "current"  # the promoted version: what the service serves
+LATEST = "latest"  # the newest registered version: the candidate to evaluate and promote
+POINTERS = (CURRENT, LATEST)
+
 
 class RegistryError(GuidanceError):
     """A registry version is incomplete or corrupt."""
@@ -21,8 +28,11 @@ class RegistryError(GuidanceError):
 
 def publish(root: Root, files: dict[str, bytes], metadata: dict,
             version: str | None = None) -> str:
-    """Store `files` (name → bytes) and `metadata` as a new version and make it current."""
+    """Store `files` (name → bytes) and `metadata` as a new candidate version and make it the
+    latest; returns the version. The version served does not change (see promote.py)."""
     version = version or timestamp_version()
+    if version in POINTERS or version == "promotions":
+        raise RegistryError(f"registry version {version!r} is a reserved name")
     if root.exists(f"registry/{version}"):
         raise RegistryError(f"registry version {version!r} already exists")
     manifest = {"version": version, **metadata,
@@ -36,24 +46,66 @@ def publish(root: Root, files: dict[str, bytes], metadata: dict,
             f.write(json.dumps(manifest, indent=2).encode())
         root.fs.create_dir(root.join("registry"), recursive=True)
         root.fs.move(staged, root.join("registry", version))
-    pointer = root.join("_staging", f"current-{version}")
-    with root.fs.open_output_stream(pointer) as f:
-        f.write(version.encode())
-    root.fs.move(pointer, root.join("registry", "current"))
+    _point(root, LATEST, version)
     return version
 
 
-def current(root: Root) -> str:
-    if not root.exists("registry/current"):
-        raise NotFoundError(f"no model under root {root.uri!r}: run `guidance train`")
-    with root.fs.open_input_stream(root.join("registry", "current")) as f:
+def _point(root: Root, pointer: str, version: str) -> None:
+    staged = root.join("_staging", f"{pointer}-{version}")
+    root.fs.create_dir(root.join("_staging"), recursive=True)
+    with root.fs.open_output_stream(staged) as f:
+        f.write(version.encode())
+    root.fs.move(staged, root.join("registry", pointer))
+
+
+def _read_pointer(root: Root, pointer: str) -> str | None:
+    if not root.exists(f"registry/{pointer}"):
+        return None
+    with root.fs.open_input_stream(root.join("registry", pointer)) as f:
         return f.read().decode().strip()
+
+
+def set_current(root: Root, version: str) -> None:
+    """Make `version` the one served. Only promotion calls this, after its checks."""
+    if not root.exists(f"registry/{version}/metadata.json"):
+        raise NotFoundError(f"no registry version {version!r} under root {root.uri!r}")
+    _point(root, CURRENT, version)
+
+
+def current_or_none(root: Root) -> str | None:
+    """The promoted version (what the service serves), or None before any promotion."""
+    return _read_pointer(root, CURRENT)
+
+
+def current(root: Root) -> str:
+    """The promoted version: what the service serves."""
+    version = current_or_none(root)
+    if version is None:
+        hint = ("`guidance evaluate`, then `guidance promote`" if latest_or_none(root)
+                else "`guidance train`, `guidance evaluate`, then `guidance promote`")
+        raise NotFoundError(f"no model under root {root.uri!r} has been promoted: run {hint}")
+    return version
+
+
+def latest_or_none(root: Root) -> str | None:
+    """The newest registered version, or None when nothing is registered."""
+    return _read_pointer(root, LATEST)
+
+
+def latest(root: Root) -> str:
+    """The newest registered version, promoted or not."""
+    version = latest_or_none(root)
+    if version is None:
+        raise NotFoundError(f"no model registered under root {root.uri!r}: run `guidance train`")
+    return version
 
 
 def load(root: Root, version: str | None = None) -> tuple[dict, dict[str, bytes]]:
     """(metadata, files) of a version (default: current), every file checked against its hash."""
     version = version or current(root)
     meta_path = f"registry/{version}/metadata.json"
+    if not root.exists(f"registry/{version}"):
+        raise NotFoundError(f"no registry version {version!r} under root {root.uri!r}")
     if not root.exists(meta_path):
         raise RegistryError(f"registry version {version!r} is incomplete: metadata.json missing")
     with root.fs.open_input_stream(root.join(meta_path)) as f:

@@ -10,9 +10,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.dataset as pads
 
+from pipelines.domain.contract import TABLES, arrow_schema
 from pipelines.errors import DataError
 from pipelines.storage.root import Root
-from pipelines.world.schema import TABLES, arrow_schema
 
 KEYS = {
     "advertisers": ["advertiser_id"],

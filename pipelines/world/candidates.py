@@ -7,23 +7,21 @@ the large catalogs); product items rotate through the advertiser's catalog.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
 
+from pipelines.domain.actions import ACTION_INDEX
+from pipelines.domain.applicability import applicable, in_season
+from pipelines.domain.catalog import GENERIC_ACTION, GENERIC_PARAM, interest_item, keyword_item
 from pipelines.world import random as wr
-from pipelines.world.catalog import GENERIC_ACTION, GENERIC_PARAM, interest_item, keyword_item
 from pipelines.world.effects import AccountFlags
 from pipelines.world.entities import TrendEntities
 from pipelines.world.market import Market
-from pipelines.world.rules import applicable
 from pipelines.world.state import AdvertiserState, CampaignState, Products
-from pipelines.world.taxonomy import ACTION_INDEX
 
 CAMPAIGNS_PER_SESSION = 3  # the largest active campaigns, plus one paused campaign
 ENTITY_PER_CAMPAIGN = 3
-ITEM_KEY_SCALE = 100_000_000  # key = campaign_id * scale + item_id, unique per (campaign, item)
 
 
 @dataclass
@@ -41,10 +39,6 @@ class Candidates:
 
     def __len__(self) -> int:
         return len(self.session)
-
-
-def item_keys(campaign_id: np.ndarray, item_id: np.ndarray) -> np.ndarray:
-    return np.asarray(campaign_id, np.int64) * ITEM_KEY_SCALE + np.asarray(item_id, np.int64)
 
 
 def _session_campaigns(session_adv: np.ndarray, cs: CampaignState, camp_start: np.ndarray,
@@ -116,8 +110,6 @@ def build(seed: int, day: int, session_adv: np.ndarray, cs: CampaignState, acct:
     cand = Candidates(sess_a[keep], crow_a[keep], action[keep], param[keep], item[keep],
                       match[keep], strength[keep])
     rows = cand.crow
-    today = market.date(day)
-    season = dt.date(today.year, 10, 1) <= today <= dt.date(today.year, 12, 20)
     ok = applicable(cs.take(rows), acct.take(rows), adv.has_catalog[cs.adv[rows]], cand.action,
-                    in_season=season)
+                    in_season=in_season(market.date(day)))
     return cand.select(ok)

@@ -1,40 +1,16 @@
-"""The guidance catalog: every item an advertiser can be shown, with a readable title.
-
-Item ids are stable functions of what the item is: generic items (an action type with an optional
-percent) take small ids, keywords 1,000,000 + keyword id, interests 2,000,000 + interest index,
-products their product id (10,000,000 and up).
-"""
+"""The world's guidance catalog table: every item an advertiser can be shown, with a readable
+title, its ids from the product's id scheme (pipelines.domain.catalog)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pyarrow as pa
 
+from pipelines.domain.actions import ACTION_INDEX, ACTION_TYPES
+from pipelines.domain.catalog import GENERIC_ITEMS, interest_item, item_title, keyword_item
+from pipelines.domain.contract import arrow_schema, to_table
+from pipelines.domain.vocabulary import VERTICALS
 from pipelines.world.entities import TrendEntities
-from pipelines.world.schema import arrow_schema, to_table
 from pipelines.world.state import AdvertiserState, Products
-from pipelines.world.taxonomy import ACTION_INDEX, ACTION_TYPES, VERTICALS
-
-KEYWORD_ITEM_BASE = 1_000_000
-INTEREST_ITEM_BASE = 2_000_000
-INTEREST_ID_BASE = 100_000
-
-# (action type index, percent) of every item that takes no entity.
-GENERIC_ITEMS: tuple[tuple[int, float], ...] = tuple(
-    (i, float(p)) for i, a in enumerate(ACTION_TYPES) if a.entity is None
-    for p in (a.params or (0,))
-)
-GENERIC_ACTION = np.array([a for a, _ in GENERIC_ITEMS])
-GENERIC_PARAM = np.array([p for _, p in GENERIC_ITEMS])
-
-
-def keyword_item(keyword_id: np.ndarray) -> np.ndarray:
-    return KEYWORD_ITEM_BASE + np.asarray(keyword_id)
-
-
-def interest_item(interest_id: np.ndarray) -> np.ndarray:
-    return INTEREST_ITEM_BASE + np.asarray(interest_id) - INTEREST_ID_BASE
-
 
 _SCHEMA_FIELDS = tuple(arrow_schema("catalog").names)
 
@@ -57,7 +33,7 @@ def _rows(item_ids, action, params, kind, entity_ids, names, verticals, adv_ids)
         rows["entity_name"].append(name)
         rows["entity_vertical"].append(vert)
         rows["advertiser_id"].append(adv)
-        rows["title"].append(a.title.format(param=p, entity=name))
+        rows["title"].append(item_title(action, p, name))
         rows["description"].append(a.description)
     return rows
 

@@ -12,12 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipelines.domain.actions import ACTION_TYPES
 from pipelines.world.state import CampaignState
-from pipelines.world.taxonomy import ACTION_TYPES
 
-REPEATABLE = frozenset({"budget_raise", "budget_lower", "budget_seasonal_boost",
-                        "bid_raise_manual", "creative_refresh", "creative_add_variants",
-                        "keyword_add", "interest_add", "product_promote"})
 ENTITY_UPLIFT = {"keyword_add": 0.05, "interest_add": 0.05, "product_promote": 0.06}
 ENTITY_SATURATION = {"keyword_add": 6.0, "interest_add": 6.0, "product_promote": 4.0}
 ENTITY_COUNTER = {"keyword_add": "kw_added", "interest_add": "interest_added",

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipelines.domain.vocabulary import VERTICALS
 from pipelines.world import random as wr
-from pipelines.world.taxonomy import VERTICALS
 
 _NOUNS = {
     "apparel": ("running shoes", "winter jacket", "summer dress", "jeans", "wool sweater",
@@ -89,7 +89,6 @@ VERTICAL_PEAK_DOY = {"apparel": 332, "animals_pets": 345, "arts_entertainment": 
                      "automotive": 150, "dental_health": 20, "education": 230, "finance": 60,
                      "fitness": 5, "home_improvement": 120, "legal": 40, "real_estate": 110,
                      "travel": 10}
-PRODUCT_ID_BASE = 10_000_000
 MAX_PRODUCTS = 64
 
 

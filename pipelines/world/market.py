@@ -12,9 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from pipelines.domain.vocabulary import COUNTRIES, VERTICALS
 from pipelines.world import random as wr
+from pipelines.world.calibration import COUNTRY_PRICE
 from pipelines.world.entities import VERTICAL_PEAK_DOY, TrendEntities
-from pipelines.world.taxonomy import COUNTRIES, COUNTRY_PRICE, VERTICALS
 
 RETAIL_LIKE = np.array([v in ("apparel", "animals_pets", "arts_entertainment", "fitness",
                               "home_improvement") for v in VERTICALS])

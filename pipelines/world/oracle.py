@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from pipelines.domain.actions import ACTION_CATEGORY
+from pipelines.domain.vocabulary import CATEGORIES
 from pipelines.world import performance
 from pipelines.world.effects import AccountFlags, apply_actions
 from pipelines.world.market import Market
 from pipelines.world.state import CampaignState
-from pipelines.world.taxonomy import ACTION_CATEGORY, CATEGORIES, SURFACES
 
 HORIZON_DAYS = 14  # effects are stated as the change over the 14 days after adoption
 
@@ -139,5 +140,3 @@ def dismiss_reason_weights(rel_profit: np.ndarray, cost_share: np.ndarray,
         np.full(len(rel_profit), 0.3),
     ], axis=1)
 
-
-SURFACE_INDEX = {s: i for i, s in enumerate(SURFACES)}

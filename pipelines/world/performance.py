@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from pipelines.world.calibration import base_rates
 from pipelines.world.market import Market
 from pipelines.world.state import CampaignState
-from pipelines.world.taxonomy import base_rates
 
 BETA = 0.72  # conversions ∝ spend^β at fixed demand (WORLD-FACTS: β ≈ 0.6-0.8)
 DEMAND_SIGMA = 0.30  # day-to-day noise of a campaign's unconstrained demand (log scale)

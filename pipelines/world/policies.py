@@ -14,14 +14,14 @@ from typing import Callable, Protocol
 
 import numpy as np
 
+from pipelines.domain.actions import ACTION_CATEGORY
+from pipelines.domain.vocabulary import CATEGORIES, DISMISS_REASONS, SURFACES
 from pipelines.policy import scoring
 from pipelines.policy.config import PolicyConfig
+from pipelines.world.calibration import SLATE_SIZE
 from pipelines.world.candidates import Candidates
 from pipelines.world.rules import rule_scores
 from pipelines.world.state import CampaignState
-from pipelines.world.taxonomy import (
-    ACTION_CATEGORY, CATEGORIES, DISMISS_REASONS, SLATE_SIZE, SURFACES,
-)
 
 DISMISS_COOLDOWN = 30  # the rule engine never re-shows a dismissed item for 30 days
 SNOOZE_DAYS = 14

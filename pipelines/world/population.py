@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from pipelines.domain.actions import ACTION_TYPES
+from pipelines.domain.catalog import PRODUCT_ID_BASE
+from pipelines.domain.vocabulary import CATEGORIES, VERTICALS
 from pipelines.world import random as wr
-from pipelines.world.entities import MAX_PRODUCTS, PRODUCT_ID_BASE, product_names
-from pipelines.world.state import AdvertiserState, CampaignState, Products
-from pipelines.world.taxonomy import (
-    ACTION_TYPES, CATALOG_VERTICALS, CATEGORIES, CHANNEL_SHARE, COUNTRY_SHARE, OBJECTIVE_SHARE,
-    COUNTRY_PRICE, TIER_BUDGET_MEDIAN, TIER_CAMPAIGNS, TIER_MANAGED, TIER_SHARE,
-    VALUE_OVER_SEARCH_CPA, VERTICAL_SHARE, VERTICALS, search_cpa,
+from pipelines.world.calibration import (
+    CATALOG_VERTICALS, CHANNEL_SHARE, COUNTRY_PRICE, COUNTRY_SHARE, OBJECTIVE_SHARE,
+    TIER_BUDGET_MEDIAN, TIER_CAMPAIGNS, TIER_MANAGED, TIER_SHARE, VALUE_OVER_SEARCH_CPA,
+    VERTICAL_SHARE, search_cpa
 )
+from pipelines.world.entities import MAX_PRODUCTS, product_names
+from pipelines.world.state import AdvertiserState, CampaignState, Products
 
 MAX_CAMPAIGNS = 100  # campaign_id = advertiser_id * MAX_CAMPAIGNS + k
 DORMANT_SHARE = 0.12  # accounts with every campaign paused (WORLD-FACTS: 10-20 % idle a month)

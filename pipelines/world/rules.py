@@ -1,4 +1,5 @@
-"""Today's rule engine: which guidance applies to a campaign and how a hand-written rule ranks it.
+"""Today's rule engine: how its hand-written rules rank the guidance that applies to a campaign
+(what applies is the platform's own rule, pipelines.domain.applicability).
 
 This is the logging policy's brain and the baseline a learned ranker must beat. It reads only
 what the platform observes (the same facts the raw tables hold), never the world's hidden truth.
@@ -8,57 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipelines.world.effects import REPEATABLE, AccountFlags
+from pipelines.domain.actions import ACTION_TYPES
+from pipelines.world.calibration import ACTION_EFFORT
 from pipelines.world.performance import PIXEL_CAPTURE
 from pipelines.world.state import CampaignState
-from pipelines.world.taxonomy import ACTION_CHANNEL_OK, ACTION_EFFORT, ACTION_TYPES
 
 
 def reported_conv30(cs: CampaignState) -> np.ndarray:
     """Conversions the platform saw in the last 30 days (none without tracking)."""
     capture = np.where(cs.tracking == 2, 1.0, np.where(cs.tracking == 1, PIXEL_CAPTURE, 0.0))
     return cs.conv30 * capture
-
-
-def applicable(cs: CampaignState, acct: AccountFlags, has_catalog: np.ndarray,
-               action: np.ndarray, in_season: bool) -> np.ndarray:
-    """Whether each row's action can be recommended for that row's campaign."""
-    ok = ACTION_CHANNEL_OK[action, cs.channel].copy()
-    one_shot = ~np.array([a.name in REPEATABLE for a in ACTION_TYPES])[action]
-    ok &= ~(one_shot & cs.done[np.arange(len(cs)), action])
-    for a in np.unique(action):
-        m = action == a
-        name = ACTION_TYPES[a].name
-        if name == "hygiene_resume_paused":
-            cond = ~cs.active[m]
-        else:
-            cond = cs.active[m].copy()
-        if name == "budget_seasonal_boost":
-            cond &= in_season
-        elif name in ("bid_switch_auto", "bid_raise_manual"):
-            cond &= ~cs.auto[m]
-        elif name in ("bid_target_cpa", "bid_target_roas"):
-            cond &= cs.auto[m] & (cs.tracking[m] > 0)
-        elif name == "creative_add_variants":
-            cond &= cs.creative_count[m] < 6
-        elif name == "targeting_broaden":
-            cond &= cs.breadth[m] < 0.9
-        elif name.startswith("product_"):
-            cond &= has_catalog[m]
-            if name == "product_feed_fix":
-                cond &= acct.feed_errors[m]
-        elif name == "tracking_install_pixel":
-            cond &= cs.tracking[m] == 0
-        elif name == "tracking_enable_capi":
-            cond &= cs.tracking[m] == 1
-        elif name == "tracking_enhanced_conversions":
-            cond &= cs.tracking[m] > 0
-        elif name == "hygiene_fix_payment":
-            cond = acct.payment_issue[m].copy()
-        elif name == "hygiene_fix_disapproved":
-            cond &= cs.disapproved[m] > 0
-        ok[m] &= cond
-    return ok
 
 
 QUICK_WIN_WEIGHT = 1.5

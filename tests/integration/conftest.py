@@ -15,11 +15,12 @@ def ray_cluster():
 
 @pytest.fixture(scope="session")
 def served_root(tmp_path_factory):
-    """A tiny world with a snapshot and a registered model, for the service tests."""
+    """A tiny world with a snapshot and a registered, promoted model, for the service tests."""
     from pipelines.labels.config import PrepareConfig
     from pipelines.labels.prepare import prepare
     from pipelines.models.config import TrainConfig
     from pipelines.models.job import fit_and_register
+    from pipelines.promotion.promote import PromoteConfig, promote
     from pipelines.world.config import WorldConfig
     from pipelines.world.job import generate
 
@@ -28,5 +29,7 @@ def served_root(tmp_path_factory):
              show_progress=False)
     prepare(PrepareConfig(root=path, version="s1"), show_progress=False)
     fit_and_register(TrainConfig(root=path, run_name="served", epochs=2, batch_size=512,
-                                 hidden=32, experts=2, retrieval_epochs=2))
+                                 hidden=32, experts=2, retrieval={"epochs": 2}))
+    # a 2-epoch model of a tiny world is not evaluated (it could not pass the gates): forced
+    promote(PromoteConfig(root=path, force=True, reason="test fixture: a tiny world's model"))
     return path

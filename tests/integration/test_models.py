@@ -10,8 +10,11 @@ import torch
 from typer.testing import CliRunner
 
 from cli.main import app
-from pipelines.evaluation.offline import (GBDT_SEEDS, SLICE_MIN_ROWS, evaluate, read_result,
-                                         write_report)
+from pipelines.evaluation.baselines import GBDT_SEEDS
+from pipelines.evaluation.evaluate import evaluate
+from pipelines.evaluation.gates import GATES
+from pipelines.evaluation.report import read_result, write_report
+from pipelines.evaluation.slices import SLICE_MIN_ROWS
 from pipelines.context.online import campaign_context
 from pipelines.errors import ConfigError
 from pipelines.labels.config import PrepareConfig
@@ -21,13 +24,14 @@ from pipelines.models.artifacts import context_embeddings, load_two_tower
 from pipelines.models.job import fit_and_register
 from pipelines.models.retrieval import context_embeddings as context_embeddings_of
 from pipelines.models.train import claim_run, train
+from pipelines.promotion.promote import PromoteConfig, PromotionError, promote
 from pipelines.registry import store
 from pipelines.storage.root import Root
 from pipelines.world.config import WorldConfig
 from pipelines.world.job import generate
-from pipelines.world.taxonomy import SURFACES
+from pipelines.domain.vocabulary import SURFACES
 
-TINY = dict(epochs=2, batch_size=512, hidden=32, experts=2, members=2, retrieval_epochs=2)
+TINY = dict(epochs=2, batch_size=512, hidden=32, experts=2, members=2, retrieval={"epochs": 2})
 
 
 @pytest.fixture(scope="module")
@@ -39,11 +43,15 @@ def root(tmp_path_factory):
     return Root(path)
 
 
-def test_train_register_and_evaluate(root):
+def test_train_register_and_evaluate(root, capsys):
     out = fit_and_register(TrainConfig(root=root.uri, run_name="e2e", **TINY))
-    assert store.current(root) == out["version"]
+    progress = [line.split()[:3] for line in capsys.readouterr().err.splitlines()
+                if line.startswith(("ranker ", "two-tower "))]
+    assert progress == [["ranker", "epoch", "1/2"], ["ranker", "epoch", "2/2"],
+                        ["two-tower", "epoch", "1/2"], ["two-tower", "epoch", "2/2"]]
+    assert store.latest(root) == out["version"] and store.current_or_none(root) is None
     assert out["metrics"]["epoch"] == 1 and out["metrics"]["val_adoption_auc"] > 0.6
-    meta, files = store.load(root)
+    meta, files = store.load(root, out["version"])
     assert json.loads(files["model.json"])["members"] == TINY["members"]
     emb = context_embeddings(files)
     context = campaign_context(root, meta["snapshot"])
@@ -81,7 +89,8 @@ def test_train_register_and_evaluate(root):
         assert full, name
         for m in full:
             assert keys <= set(m)
-            assert set(m["ranking"]) == set(r) - {"adoption_auc_minus_gbdt", "gbdt_seeds"}
+            assert set(m["ranking"]) == set(r) - {"adoption_auc_minus_gbdt", "gbdt_seeds",
+                                                  "adoption_auc_minus_current"}
             assert set(m["ordering"]["ndcg_vs_oracle"]) == {
                 "ranker", "logging_rules", "popularity"}
             assert 0 <= m["index"]["recall_at_100"] <= 1
@@ -93,9 +102,25 @@ def test_train_register_and_evaluate(root):
     html = open(f"{path}/report.html").read()
     assert "Reliability of P(adopt)" in html and "plotly" in html
     assert "by action_type" in html and "NDCG rules" in html
-    assert f"LightGBM with {GBDT_SEEDS} seeds" in html
+    assert f"LightGBM's {GBDT_SEEDS} seeds" in html
     assert json.load(open(f"{path}/evaluation.json"))["model_version"] == out["version"]
     assert read_result(root, out["version"]) == json.loads(json.dumps(result))
+    # the gates, judged in the report; nothing was served yet to compare with
+    verdicts = {v["name"]: v for v in result["gates"]["verdicts"]}
+    assert list(verdicts) == [g.name for g in GATES] and result["current_version"] is None
+    assert verdicts["adoption_auc_vs_current"]["status"] == "skipped"
+    assert result["skipped"] == {"current_adoption_auc": "no version has been promoted yet"}
+    assert html.index("Gates") < html.index("Headline figures") < html.index("plotly") \
+        < html.index("Slices, worst first")
+    # promoted: by its gates, or forced where this tiny world fails one
+    if result["gates"]["passed"]:
+        record = promote(PromoteConfig(root=root.uri))
+    else:
+        with pytest.raises(PromotionError, match=f"version {out['version']} not promoted"):
+            promote(PromoteConfig(root=root.uri))
+        record = promote(PromoteConfig(root=root.uri, force=True, reason="a tiny test world"))
+        assert record["forced"] and record["failed_gates"]
+    assert store.current(root) == out["version"] == record["version"]
 
 
 def _last_checkpoint(root, run_name) -> dict:
@@ -119,9 +144,9 @@ def test_rerun_resumes_from_the_last_checkpoint_and_its_weight_average(root):
 
 
 def test_a_longer_rerun_averages_from_its_own_start(root):
-    cfg = {**TINY, "average_from_epoch": 2}
-    train(TrainConfig(root=root.uri, run_name="longer", **{**cfg, "epochs": 1}))  # averages 0
-    again = train(TrainConfig(root=root.uri, run_name="longer", **{**cfg, "epochs": 3}))
+    # without --average-from-epoch the mean starts at epoch min(4, epochs - 1)
+    train(TrainConfig(root=root.uri, run_name="longer", **{**TINY, "epochs": 1}))  # averages 0
+    again = train(TrainConfig(root=root.uri, run_name="longer", **{**TINY, "epochs": 3}))
     assert again["metrics"]["average_from_epoch"] == 2 and again["metrics"]["averaged_epochs"] == 1
     last = _last_checkpoint(root, "longer")["model"]
     assert all(torch.equal(v, last[k]) for k, v in again["state"].items())
@@ -141,4 +166,4 @@ def test_cli_evaluate(root):
     out = CliRunner().invoke(app, ["evaluate", "--root", root.uri])
     assert out.exit_code == 0, out.output
     assert "adoption AUC" in out.stdout and "report.html" in out.stdout
-    assert f"GBDT over {GBDT_SEEDS} seeds" in out.stdout
+    assert f"LightGBM over {GBDT_SEEDS} seeds" in out.stdout and "gates:" in out.stdout

@@ -13,7 +13,8 @@ from pipelines.context.online import context_for
 from pipelines.context.registry import SIGNALS_BY_NAME
 from pipelines.errors import StorageError
 from pipelines.labels.config import PrepareConfig
-from pipelines.labels.prepare import latest_version, prepare
+from pipelines.labels.prepare import prepare
+from pipelines.storage.snapshots import latest_version
 from pipelines.storage.root import Root
 from pipelines.world.config import WorldConfig
 from pipelines.world.job import generate

@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 
 from cli.main import app as cli
 from pipelines.feedback.log import open_log
+from pipelines.promotion.promote import PromoteConfig, promote
 from pipelines.registry import store
 from pipelines.storage.root import Root
 from serving import auth
@@ -45,8 +46,9 @@ def service(served_root):
     adv = root.read_table("snapshots/s1/online/advertisers").to_pandas()
     live = adv[(adv.live_campaigns > 0) & adv.notifications_opt_in.astype(bool)]
     ids = live.advertiser_id.sort_values().tolist()
+    # a ranker that raises for a bug fails the request here, where it would only degrade it
     cfg = ServeConfig(root=served_root, grpc_port=free_port(), ranker="deployment",
-                      ranking_timeout_s=2.0)
+                      ranking_timeout_s=2.0, degrade_on_ranker_error=False)
     version = deploy(cfg)
     tokens = {
         "all": auth.create(root, "tests", [], all_advertisers=True),
@@ -262,6 +264,9 @@ def test_hot_swap_under_load_fails_no_request(service):
     new = store.publish(root, files, {k: v for k, v in meta.items()
                                       if k not in ("files", "version")},
                         version=f"{meta['version']}-b")
+    assert watch_step(service["cfg"], service["version"]) == service["version"]  # a candidate
+    # the same model again: promoted as such (tests/integration/test_promotion.py gates one)
+    promote(PromoteConfig(root=root.uri, version=new, force=True, reason="same files, new name"))
     before = _replica_pids("GuidanceIngress")
     with _hammering(service, threads=3) as (failures, seen):
         assert watch_step(service["cfg"], service["version"]) == new

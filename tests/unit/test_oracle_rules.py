@@ -8,7 +8,8 @@ import pytest
 from pipelines.world import oracle, performance, population
 from pipelines.world.effects import AccountFlags
 from pipelines.world.simulate import world_spec
-from pipelines.world.taxonomy import ACTION_INDEX, SURFACES
+from pipelines.domain.vocabulary import SURFACES
+from pipelines.domain.actions import ACTION_INDEX
 
 SEED = 7
 

@@ -50,7 +50,8 @@ def test_bagged_loss_trains_every_member_on_its_own_resample():
     for name in ("w1", "w2", "gate_w"):
         grad = getattr(model, name).grad
         assert all(grad[i].abs().sum() > 0 for i in range(3)), name
-    assert set(parts) == {"loss_adopt", "loss_dismiss", "loss_impact"}
+    assert set(parts) == {"loss", "loss_adopt", "loss_dismiss", "loss_impact"}
+    assert parts["loss"] == pytest.approx(total.item() / 3, rel=1e-5)  # the members' mean
     # a different draw weights the rows differently
     again, _ = ranker.bagged_loss(model, b, "cpu", torch.Generator().manual_seed(2))
     assert not torch.isclose(total, again)

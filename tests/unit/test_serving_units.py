@@ -229,3 +229,65 @@ def test_a_new_model_version_changes_only_user_config():
 def test_serve_config_refuses_a_gpu_in_the_ingress():
     with pytest.raises(ValueError, match="ranker_gpus needs ranker: deployment"):
         ServeConfig(root="x", ranker="local", ranker_gpus=1)
+
+
+def _plan(n: int = 3):
+    from serving.engine import Plan
+
+    z = np.zeros(n)
+    return Plan(advertiser_id=1, surface="ads_manager", k=2, now_ms=0, camp_row=z.astype(int),
+                campaign_id=np.arange(n), item_id=np.arange(n), catalog_row=np.arange(n),
+                action_type=np.full(n, "budget_raise"), category=np.full(n, "budget"),
+                retrieval_sim=np.full(n, np.nan),
+                features={"same_category_adoption_rate_90d": np.full(n, 0.2),
+                          "same_category_dismissal_rate_90d": np.full(n, np.nan)},
+                captured=0.0)
+
+
+def _service(tmp_path, error: BaseException, **cfg):
+    import types
+
+    from serving.engine import Engine
+    from serving.service import GuidanceService
+
+    async def ranker(campaign_ids, candidates):
+        raise error
+
+    service = GuidanceService(ServeConfig(root=str(tmp_path), **cfg), ranker)
+    return service, types.SimpleNamespace(engine=Engine, version="v1", ranker=None)
+
+
+def _scores(service, state):
+    import asyncio
+
+    return asyncio.run(service._scores(state, _plan()))
+
+
+@pytest.mark.parametrize("error, kind", [
+    (TypeError("a bug in the ranker"), "ranker_error"),
+    (KeyError("surface"), "ranker_error"),
+])
+def test_a_ranker_bug_degrades_loudly_or_fails_the_request(tmp_path, caplog, error, kind):
+    service, state = _service(tmp_path, error)
+    with caplog.at_level("ERROR", logger="guidance.serving"):
+        scores, version, reason = _scores(service, state)
+    assert reason == f"ranker error ({type(error).__name__})" and version == "v1"
+    assert service.degraded == {kind: 1}
+    assert [r.exc_info[0] for r in caplog.records] == [type(error)]
+    assert scores["p_adopt"].tolist() == [0.2] * 3  # the fallback's own rates
+    strict, state = _service(tmp_path, error, degrade_on_ranker_error=False)
+    with pytest.raises(type(error)):
+        _scores(strict, state)
+    assert strict.degraded == {}
+
+
+def test_an_outage_of_the_ranker_degrades_even_when_bugs_fail(tmp_path):
+    import ray.exceptions
+
+    from serving.ranker import SnapshotMismatch
+
+    outage = ray.exceptions.RayTaskError("score", "traceback", SnapshotMismatch("mid-swap"))
+    service, state = _service(tmp_path, outage, degrade_on_ranker_error=False)
+    _, _, reason = _scores(service, state)
+    assert reason == "ranker unavailable (SnapshotMismatch)"
+    assert service.degraded == {"ranker_unavailable": 1}

@@ -13,7 +13,8 @@ from pipelines.world.policies import (
     LoggingPolicy, OraclePolicy, RandomPolicy, ScoredPolicy, true_predictions,
 )
 from pipelines.world.simulate import simulate_block, world_spec
-from pipelines.world.taxonomy import ACTION_TYPES, SURFACES
+from pipelines.domain.vocabulary import SURFACES
+from pipelines.domain.actions import ACTION_TYPES
 from tests.unit.test_policy import naive_slate_probability
 from tests.unit.test_plackett_luce import naive_step_probs
 

@@ -5,11 +5,12 @@ import pandas as pd
 import torch
 
 from pipelines.models import retrieval
+from pipelines.models.config import RetrievalConfig
 from pipelines.models.features import FeatureSpec
-from pipelines.models.two_tower import TwoTower, in_batch_loss, item_table, uniform_negatives
+from pipelines.models.two_tower import TwoTower, item_table
 from pipelines.world.catalog import global_catalog
 from pipelines.world.entities import interests, keywords
-from pipelines.world.taxonomy import SURFACES, VERTICALS
+from pipelines.domain.vocabulary import SURFACES, VERTICALS
 
 
 def _examples(items, n, seed):
@@ -42,16 +43,11 @@ def test_two_tower_beats_popularity_when_tastes_are_strong():
     t = {k: torch.from_numpy(v) for k, v in enc.items()}
     tensors = items.tensors()
     gen = torch.Generator().manual_seed(0)
+    cfg = RetrievalConfig(batch_size=128, learning_rate=0.01, random_negatives=512)
     for _ in range(6):
-        for i in range(0, len(pos), 128):
-            ctx = model.embed_context(t["numeric"][i:i + 128], t["categorical"][i:i + 128])
-            it = model.embed_items(t["item_row"][i:i + 128], tensors)
-            rows, log_u = uniform_negatives(len(items), 512, gen)
-            loss = in_batch_loss(ctx, it, t["log_q"][i:i + 128],
-                                 model.embed_items(rows, tensors), log_u)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+        for i in range(0, len(pos), cfg.batch_size):
+            batch = {k: v[i:i + cfg.batch_size] for k, v in t.items()}
+            retrieval.train_step(model, opt, batch, tensors, cfg, gen, "cpu")
     result = retrieval.summarise(retrieval.ranks(model, spec, items, train, test))
     tower, pop = result["two_tower"]["recall_at_k"], result["popularity"]["recall_at_k"]
     # popularity knows the 60 favourites but not whose they are: it ranks them top-60 overall

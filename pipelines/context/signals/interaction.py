@@ -6,7 +6,7 @@ import numpy as np
 
 from pipelines.context.registry import pct, ratio, signal, window
 from pipelines.context.signals._common import days_since, plural
-from pipelines.world.taxonomy import CATEGORIES, DISMISS_REASONS
+from pipelines.domain.vocabulary import CATEGORIES, DISMISS_REASONS
 
 
 def _all(cube, q, days):

@@ -7,7 +7,7 @@ import pandas as pd
 
 from pipelines.context.registry import ratio, signal, window
 from pipelines.context.signals._common import campaign_rows, per_campaign, static
-from pipelines.world.taxonomy import CHANNELS, COUNTRIES, VERTICALS
+from pipelines.domain.vocabulary import CHANNELS, COUNTRIES, VERTICALS
 
 
 def _cell(ctx, q):

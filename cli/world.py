@@ -1,0 +1,65 @@
+"""`guidance world`: the simulated ads world, the one part of the CLI that imports the simulator
+(a platform that plugs in its own warehouse has no use for it)."""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+import typer
+
+from cli.common import ROOT_OPTION, run_job
+from pipelines.storage.root import default_root
+
+world_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                        help="The simulated ads world.")
+
+
+@world_app.command("generate")
+def world_generate(
+    scale: str = typer.Option("small", help="tiny, small, medium or large."),
+    seed: int = typer.Option(7, help="Seed of every random draw (≥ 0)."),
+    shards: int = typer.Option(2, help="Blocks simulated at once (Ray tasks)."),
+    advertisers: Optional[int] = typer.Option(None, help="Override the scale's advertisers."),
+    days: Optional[int] = typer.Option(None, help="Override the scale's days."),
+    overwrite: bool = typer.Option(False, help="Replace a world already under the root."),
+    root: Optional[str] = ROOT_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
+) -> None:
+    """Simulate the ads world's history and write its raw tables under <root>/raw/."""
+    def job():
+        from pipelines.world.config import WorldConfig
+        from pipelines.world.job import generate
+
+        cfg = WorldConfig(scale=scale, seed=seed, shards=shards, advertisers=advertisers,
+                          days=days, overwrite=overwrite, root=root or default_root())
+        return generate(cfg, show_progress=not as_json)
+
+    manifest = run_job(job)
+    if as_json:
+        typer.echo(json.dumps(manifest, indent=2))
+    else:
+        rows = ", ".join(f"{k} {v:,}" for k, v in manifest["rows"].items()
+                         if k in ("advertisers", "campaigns", "daily_performance", "impressions"))
+        typer.echo(f"world written in {manifest['seconds']} s: {rows}")
+
+
+@world_app.command("summary")
+def world_summary(
+    root: Optional[str] = ROOT_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Print the world's marginals beside the public ranges it aims for."""
+    def job():
+        from pipelines.storage.root import Root
+        from pipelines.world.summary import summarize
+
+        return summarize(Root(root or default_root()))
+
+    summary = run_job(job)
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2, default=str))
+    else:
+        from pipelines.world.summary import render
+
+        typer.echo(render(summary))

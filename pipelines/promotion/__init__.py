@@ -1,0 +1,2 @@
+"""Promotion: the step between a registered candidate and the version served, gated by its
+evaluation."""
