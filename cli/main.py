@@ -49,11 +49,9 @@ def prepare_cmd(
     if as_json:
         typer.echo(json.dumps(manifest, indent=2))
     else:
-        r = manifest["rows"]
-        typer.echo(f"snapshot {manifest['version']} written in {manifest['seconds']} s: "
-                   f"train {r['train']:,}, validation {r['validation']:,}, test {r['test']:,} "
-                   f"examples; {r['online_advertisers']:,} advertisers and "
-                   f"{r['online_campaigns']:,} campaigns as of {manifest['as_of_now']}")
+        from pipelines.labels.prepare import render
+
+        typer.echo(render(manifest))
 
 
 def _train_default(field: str, retrieval: bool = False):
@@ -160,13 +158,10 @@ def signals_cmd(as_json: bool = typer.Option(False, "--json", help="Machine-read
     """List the signal registry."""
     from pipelines.context.docs import registry_rows
 
+    from pipelines.context.docs import render
+
     rows = registry_rows()
-    if as_json:
-        typer.echo(json.dumps(rows, indent=2))
-        return
-    for r in rows:
-        typer.echo(f"{r['group']:<12}{r['name']:<36}{r['level']:<11}{r['type']:<9}"
-                   f"{r['description']}")
+    typer.echo(json.dumps(rows, indent=2) if as_json else render(rows))
 
 
 @context_app.command("show")

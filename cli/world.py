@@ -39,9 +39,9 @@ def world_generate(
     if as_json:
         typer.echo(json.dumps(manifest, indent=2))
     else:
-        rows = ", ".join(f"{k} {v:,}" for k, v in manifest["rows"].items()
-                         if k in ("advertisers", "campaigns", "daily_performance", "impressions"))
-        typer.echo(f"world written in {manifest['seconds']} s: {rows}")
+        from pipelines.world.job import render
+
+        typer.echo(render(manifest))
 
 
 @world_app.command("summary")

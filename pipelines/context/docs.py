@@ -12,6 +12,12 @@ def registry_rows() -> list[dict]:
              "description": s.description} for s in signals()]
 
 
+def render(rows: list[dict]) -> str:
+    """`guidance signals` for people: one line per signal (group, name, level, type, what)."""
+    return "\n".join(f"{r['group']:<12}{r['name']:<36}{r['level']:<11}{r['type']:<9}"
+                     f"{r['description']}" for r in rows)
+
+
 def markdown() -> str:
     rows = registry_rows()
     out = ["# Signals", "",

@@ -11,12 +11,11 @@ import pyarrow.compute as pc
 import pyarrow.dataset as pads
 
 from pipelines.context import arrays
-from pipelines.domain.actions import ACTION_TYPES
+from pipelines.domain.actions import CATEGORY_OF
 from pipelines.domain.contract import arrow_schema
 from pipelines.storage.root import Root
 
 TABLES = ("advertisers", "campaigns", "daily_performance", "workflow_events", "impressions")
-_CATEGORY_OF = {a.name: a.category for a in ACTION_TYPES}
 
 
 def dataset(root: Root, name: str) -> pads.Dataset:
@@ -84,6 +83,6 @@ def dates_range(dates) -> tuple[dt.date, int]:
 def context_arrays(tables: dict[str, pd.DataFrame], market: pd.DataFrame, peers: np.ndarray,
                    start: dt.date, days: int) -> arrays.ContextArrays:
     imp = tables["impressions"].copy()
-    imp["action_category"] = imp.action_type.map(_CATEGORY_OF)
+    imp["action_category"] = imp.action_type.map(CATEGORY_OF)
     return arrays.build(tables["advertisers"], tables["campaigns"], tables["daily_performance"],
                         tables["workflow_events"], imp, market, peers, start, days)

@@ -113,7 +113,6 @@ CATEGORY_OF = {a.name: a.category for a in ACTION_TYPES}
 ACTION_CHANNEL_OK = np.array(
     [[ch in a.channels for ch in CHANNELS] for a in ACTION_TYPES], dtype=bool
 )
-REPEATABLE = frozenset(a.name for a in ACTION_TYPES if a.repeatable)
 ONE_SHOT = np.array([not a.repeatable for a in ACTION_TYPES])
 # Actions that take one entity of a large catalog (a keyword, an interest, a product).
 ENTITY_ACTIONS = tuple(a.name for a in ACTION_TYPES if a.entity is not None)

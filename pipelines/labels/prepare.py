@@ -192,3 +192,12 @@ def _publish_snapshot(root: Root, staged: str, dest: str, cfg: PrepareConfig) ->
     with root.fs.open_output_stream(pointer) as f:
         f.write(cfg.version.encode())
     root.fs.move(pointer, root.join("snapshots", "LATEST"))
+
+
+def render(manifest: dict) -> str:
+    """`guidance prepare`'s line for people: the snapshot's row counts and as-of day."""
+    r = manifest["rows"]
+    return (f"snapshot {manifest['version']} written in {manifest['seconds']} s: "
+            f"train {r['train']:,}, validation {r['validation']:,}, test {r['test']:,} "
+            f"examples; {r['online_advertisers']:,} advertisers and "
+            f"{r['online_campaigns']:,} campaigns as of {manifest['as_of_now']}")

@@ -104,3 +104,10 @@ def read_manifest(root: Root) -> dict:
         raise StorageError(f"no world under root {root.uri!r}: run `guidance world generate`")
     with root.fs.open_input_stream(root.join(MANIFEST)) as f:
         return json.loads(f.read())
+
+
+def render(manifest: dict) -> str:
+    """`guidance world generate`'s line for people: how long it took and the main row counts."""
+    rows = ", ".join(f"{k} {v:,}" for k, v in manifest["rows"].items()
+                     if k in ("advertisers", "campaigns", "daily_performance", "impressions"))
+    return f"world written in {manifest['seconds']} s: {rows}"

@@ -4,9 +4,7 @@ that passes is swapped in with clients running, and no request fails."""
 
 from __future__ import annotations
 
-import contextlib
 import io
-import threading
 import time
 
 import grpc
@@ -27,6 +25,7 @@ from serving.config import ServeConfig
 from serving.gen.guidance.v1 import guidance_pb2 as pb
 from serving.gen.guidance.v1 import guidance_pb2_grpc as pb_grpc
 from serving.run import watch_step
+from tests.integration.load import clients
 
 # A tiny world's test split (about 200 impressions, 30 judged adoptions, a 2-epoch model) is too
 # small to measure calibration, interval coverage, slate order or a tie with LightGBM: those
@@ -44,7 +43,8 @@ def service(served_root, tmp_path_factory):
     ids = adv[adv.live_campaigns > 0].advertiser_id.sort_values().tolist()
     log = tmp_path_factory.mktemp("promotion-log") / "log.db"  # apart from test_service's
     cfg = ServeConfig(root=served_root, grpc_port=free_port(), ranker="deployment",
-                      ranking_timeout_s=2.0, feedback_log=f"sqlite:///{log}")
+                      ranking_timeout_s=2.0, feedback_log=f"sqlite:///{log}",
+                      degrade_on_ranker_error=False)
     version = deploy(cfg)
     channel = grpc.insecure_channel(f"localhost:{cfg.grpc_port}")
     yield {"root": root, "cfg": cfg, "version": version, "ids": ids[-12:],
@@ -61,32 +61,11 @@ def _recommend(service, advertiser: int) -> pb.RecommendResponse:
         ("authorization", f"Bearer {service['token']}"),))
 
 
-@contextlib.contextmanager
 def _clients(service, threads: int):
     """`threads` clients sending Recommend until the block ends; yields (failures: status
     codes, seen: the model version of each answer)."""
-    stop, failures, seen = threading.Event(), [], []
-
-    def send():
-        i = 0
-        while not stop.is_set():
-            i += 1
-            try:
-                seen.append(_recommend(service, service["ids"][i % len(service["ids"])])
-                            .model_version)
-            except grpc.RpcError as e:
-                failures.append(e.code())
-
-    workers = [threading.Thread(target=send) for _ in range(threads)]
-    for t in workers:
-        t.start()
-    try:
-        time.sleep(1)
-        yield failures, seen
-    finally:
-        stop.set()
-        for t in workers:
-            t.join()
+    return clients(lambda i: _recommend(service, service["ids"][i % len(service["ids"])])
+                   .model_version, threads)
 
 
 def _reversed_ranker(files: dict[str, bytes]) -> dict[str, bytes]:

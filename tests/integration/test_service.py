@@ -8,7 +8,6 @@ finds it, and again after that replica is killed.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import threading
@@ -34,6 +33,7 @@ from serving.config import ServeConfig
 from serving.gen.guidance.v1 import guidance_pb2 as pb
 from serving.gen.guidance.v1 import guidance_pb2_grpc as pb_grpc
 from serving.run import watch_step
+from tests.integration.load import clients
 
 DIRECT = os.environ.get("RAY_SERVE_THROUGHPUT_OPTIMIZED") == "1"
 SURFACES = ("SURFACE_ADS_MANAGER", "SURFACE_BUSINESS_ASSISTANT", "SURFACE_NOTIFICATION",
@@ -214,33 +214,14 @@ def _replica_pids(deployment: str) -> list[int]:
     return pids
 
 
-@contextlib.contextmanager
 def _hammering(service, threads: int):
     """`threads` clients sending Recommend (accounts ids[8:16], sales surface) until the block
     ends; yields (failures: status codes, seen: (model version, degraded) per answer)."""
-    stop, failures, seen = threading.Event(), [], []
+    def call(i):
+        r = _recommend(service, service["ids"][8 + i % 8], "SURFACE_SALES_WORKFLOW", max_items=1)
+        return r.model_version, r.degraded
 
-    def hammer():
-        i = 0
-        while not stop.is_set():
-            i += 1
-            try:
-                r = _recommend(service, service["ids"][8 + i % 8], "SURFACE_SALES_WORKFLOW",
-                               max_items=1)
-                seen.append((r.model_version, r.degraded))
-            except grpc.RpcError as e:
-                failures.append(e.code())
-
-    workers = [threading.Thread(target=hammer) for _ in range(threads)]
-    for t in workers:
-        t.start()
-    try:
-        time.sleep(1)
-        yield failures, seen
-    finally:
-        stop.set()
-        for t in workers:
-            t.join()
+    return clients(call, threads)
 
 
 def _wait_for(condition, timeout_s: float) -> None:
