@@ -30,38 +30,44 @@ def _columns(spec: features.FeatureSpec) -> list[str]:
 
 @pytest.fixture(scope="module")
 def replay(served_root, tmp_path_factory):
-    """The test split's first day: its examples and the service's data replayed as of it."""
+    """The examples of the validation and test splits, and for each of their days the service's
+    data replayed as of that day."""
     root = Root(served_root)
-    test = _examples(root, "test")
-    day = test.shown_at.min().date()
-    rows = test[test.shown_at.dt.date == day].reset_index(drop=True)
-    data = ServingData(root, "s1", as_of=day)
+    rows = pd.concat([_examples(root, s) for s in ("validation", "test")], ignore_index=True)
+    rows = rows.sort_values(["shown_at", "impression_id"]).reset_index(drop=True)
+    days = {day: ServingData(root, "s1", as_of=day) for day in rows.shown_at.dt.date.unique()}
     log = open_log(str(tmp_path_factory.mktemp("parity") / "empty-log.db"))
     meta, files = store.load(root, store.latest(root))
-    return root, rows, data, log, meta, files
+    return root, rows, days, log, meta, files
 
 
-def _served_candidates(data: ServingData, log, rows: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Each example's candidate columns as the service computes them at its moment."""
+def _served(days: dict, log, rows: pd.DataFrame, meta: dict, files: dict) -> dict:
+    """Each example's model inputs as the service computes them at its moment: the candidate
+    columns by serving.features, encoded with the campaign's context by the ranker's core."""
     parts = []
-    for _, r in rows.iterrows():
-        adv_row = data.advertiser_row(int(r.advertiser_id))
-        now_ms = int(r.shown_at.value // 1_000_000)
-        history, _ = advertiser_history(data, log, adv_row, now_ms)
-        items = np.array([r.item_id], np.int64)
-        parts.append(request_features(data, data.advertiser_signals(adv_row), history,
-                                      np.array([r.campaign_id], np.int64), items,
-                                      data.catalog.rows(items), r.surface, now_ms))
+    for day, rows_of_day in rows.groupby(rows.shown_at.dt.date, sort=True):
+        data = days[day]
+        cand = []
+        for _, r in rows_of_day.iterrows():
+            adv_row = data.advertiser_row(int(r.advertiser_id))
+            now_ms = int(r.shown_at.value // 1_000_000)
+            history, _ = advertiser_history(data, log, adv_row, now_ms)
+            items = np.array([r.item_id], np.int64)
+            cand.append(request_features(data, data.advertiser_signals(adv_row), history,
+                                         np.array([r.campaign_id], np.int64), items,
+                                         data.catalog.rows(items), r.surface, now_ms))
+        core = RankerCore(meta["version"], files, data.context)
+        parts.append(core.inputs(rows_of_day.campaign_id.to_numpy(np.int64),
+                                 {k: np.concatenate([c[k] for c in cand]) for k in cand[0]}))
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
 def test_the_service_computes_every_feature_of_the_logged_examples(replay):
-    _, rows, data, log, meta, files = replay
-    assert len(rows) > 50
+    _, rows, days, log, meta, files = replay
+    assert len(rows) > 200 and len(days) > 10
     spec = LoadedRanker(files).spec
     offline = features.encode(rows, spec, serving=True)
-    core = RankerCore(meta["version"], files, data.context)
-    served = core.inputs(rows.campaign_id.to_numpy(np.int64), _served_candidates(data, log, rows))
+    served = _served(days, log, rows, meta, files)
     names = _columns(spec)
     differ = [f"{names[j]} ({int((offline['numeric'][:, j] != served['numeric'][:, j]).sum())} "
               f"of {len(rows)} rows)" for j in range(len(names))
@@ -84,7 +90,8 @@ def test_the_candidate_history_is_not_constant(replay):
 
 
 def test_a_replay_knows_nothing_of_its_own_day_or_later(replay):
-    root, rows, data, *_ = replay
+    _, _, days, *_ = replay
+    data = days[min(days)]
     midnight = pd.Timestamp(data.as_of, tz="UTC").value // 1_000_000
     assert (data.hist["served_at_ms"] < midnight).all()
     answered = data.hist["outcome"] != "ignored"
