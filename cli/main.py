@@ -156,9 +156,7 @@ def promote_cmd(
 def signals_cmd(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")
                 ) -> None:
     """List the signal registry."""
-    from pipelines.context.docs import registry_rows
-
-    from pipelines.context.docs import render
+    from pipelines.context.docs import registry_rows, render
 
     rows = registry_rows()
     typer.echo(json.dumps(rows, indent=2) if as_json else render(rows))
@@ -328,7 +326,6 @@ def feedback_cmd(
 
     r = run_job(job)
     typer.echo("already logged (a retry)" if r.duplicate else "logged")
-
 
 
 if __name__ == "__main__":

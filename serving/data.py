@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
-from pipelines.candidates.features import trending_keys
+from pipelines.candidates.features import epoch_ms, trending_keys
 from pipelines.candidates.observed import observe
 from pipelines.context import load
 from pipelines.context.online import advertiser_of_campaigns, joined, online_tables
@@ -130,18 +130,16 @@ class ServingData:
         unanswered = t.responded_at >= now
         t.loc[unanswered, ["outcome", "dismiss_reason", "responded_at"]] = ["ignored", None, pd.NaT]
         t.loc[~(t.outcome_measured_at < now), "outcome_conversions_delta"] = np.nan
-        epoch = pd.Timestamp(0, tz="UTC")
-        ms = lambda s: ((s - epoch) // pd.Timedelta(milliseconds=1)).to_numpy(np.int64)  # noqa: E731
         responded = t.responded_at.fillna(t.shown_at)
         self.hist = {
             "campaign_id": t.campaign_id.to_numpy(np.int64),
             "item_id": t.item_id.to_numpy(np.int64),
             "action_type": t.action_type.to_numpy(object),
             "surface": t.surface.to_numpy(object),
-            "served_at_ms": ms(t.shown_at),
+            "served_at_ms": epoch_ms(t.shown_at),
             "outcome": t.outcome.to_numpy(object),
             "dismiss_reason": t.dismiss_reason.fillna("").to_numpy(object),
-            "responded_at_ms": ms(responded),
+            "responded_at_ms": epoch_ms(responded),
             "impact": t.outcome_conversions_delta.to_numpy(float),
         }
         self.hist_start, self.hist_count = _offsets(t.advertiser_id.to_numpy(np.int64),

@@ -9,7 +9,6 @@ fails a request in flight.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -32,7 +31,7 @@ from serving.engine import Engine, Plan
 from serving.gen.guidance.v1 import guidance_pb2 as pb
 from serving.ranker import RankerCore, SnapshotMismatch
 from serving.retriever import Retriever
-from serving.status import RequestError, Unavailable, status_of
+from serving.status import RequestError, Unavailable, log, status_of
 
 # A remote ranker: (campaign ids, candidate columns) → scores with the ranker's "version".
 RemoteRanker = Callable[[np.ndarray, dict], Awaitable[dict]]
@@ -41,7 +40,6 @@ RemoteRanker = Callable[[np.ndarray, dict], Awaitable[dict]]
 OUTAGES = (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError,
            ray.serve.exceptions.BackPressureError, ray.serve.exceptions.DeploymentUnavailableError,
            ray.serve.exceptions.ReplicaUnavailableError, SnapshotMismatch)
-log = logging.getLogger("guidance.serving")
 
 
 def ranker_error(e: BaseException) -> BaseException:

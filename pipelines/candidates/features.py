@@ -33,6 +33,27 @@ TREND_KINDS = ("keyword", "interest")
 
 _DAY_BITS = 20  # epoch days stay below 2**20 (year 4840)
 _ITEM_BITS = 27  # item ids stay below 2**27 (> ITEM_KEY_SCALE)
+# Names to codes by binary search: this runs for every request, where pandas' map costs more
+# than the rest of the features together.
+_ACTION_NAMES = np.array(sorted(ACTION_INDEX))
+_ACTION_CODES = np.array([ACTION_INDEX[a] for a in _ACTION_NAMES], np.int64)
+_VERTICAL_NAMES = np.array(sorted(VERTICALS))
+_VERTICAL_CODES = np.array([VERTICALS.index(v) for v in _VERTICAL_NAMES], np.int64)
+_EPOCH = pd.Timestamp(0, tz="UTC")
+
+
+def _codes(values: np.ndarray, names: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray,
+                                                                             np.ndarray]:
+    """(code of each value, whether it is a known name); unknown values get code 0."""
+    values = np.asarray(values).astype(str)
+    pos = np.minimum(np.searchsorted(names, values), len(names) - 1)
+    known = names[pos] == values
+    return np.where(known, codes[pos], 0), known
+
+
+def epoch_ms(times: pd.Series) -> np.ndarray:
+    """Epoch milliseconds of UTC timestamps."""
+    return ((times - _EPOCH) // pd.Timedelta(milliseconds=1)).to_numpy(np.int64)
 
 
 def epoch_day(ms: np.ndarray) -> np.ndarray:
@@ -55,8 +76,10 @@ def count_before(event_keys: np.ndarray, event_ms: np.ndarray, query_keys: np.nd
 
 
 def action_keys(advertiser_id: np.ndarray, action_type: np.ndarray) -> np.ndarray:
-    """One int64 per (advertiser, action type name)."""
-    codes = pd.Series(np.asarray(action_type, object)).map(ACTION_INDEX).to_numpy(np.int64)
+    """One int64 per (advertiser, action type name); ValueError on an unknown action type."""
+    codes, known = _codes(action_type, _ACTION_NAMES, _ACTION_CODES)
+    if not known.all():
+        raise ValueError(f"unknown action type {np.asarray(action_type)[~known][0]!r}")
     return np.asarray(advertiser_id, np.int64) * 64 + codes
 
 
@@ -64,7 +87,7 @@ def trending_keys(market: pd.DataFrame) -> np.ndarray:
     """Sorted int64 keys of (vertical, epoch day, item id) for every keyword and interest item
     among its vertical's trending ones that day, from the raw market table (`date`, `vertical`,
     `trending_keyword_ids`, `trending_interest_ids`)."""
-    vertical = pd.Series(market["vertical"]).map({v: i for i, v in enumerate(VERTICALS)})
+    vertical, _ = _codes(market["vertical"], _VERTICAL_NAMES, _VERTICAL_CODES)
     day = (pd.to_datetime(pd.Series(market["date"])) - pd.Timestamp(0)).dt.days.to_numpy()
     keys = []
     for col, to_item in (("trending_keyword_ids", keyword_item),
@@ -73,7 +96,7 @@ def trending_keys(market: pd.DataFrame) -> np.ndarray:
         n = ids.map(len).to_numpy()
         items = to_item(np.concatenate(ids.to_list()).astype(np.int64)) if n.sum() else \
             np.zeros(0, np.int64)
-        keys.append(_trend_key(np.repeat(vertical.to_numpy(), n), np.repeat(day, n), items))
+        keys.append(_trend_key(np.repeat(vertical, n), np.repeat(day, n), items))
     return np.unique(np.concatenate(keys))
 
 
@@ -111,15 +134,13 @@ def candidate_features(*, advertiser_id: np.ndarray, advertiser_vertical: np.nda
     entity_vertical = np.asarray(items["entity_vertical"], object)
     has_entity = pd.notna(entity_vertical)
     trend_kind = np.isin(kind.astype(str), TREND_KINDS)
-    vertical_code = pd.Series(advertiser_vertical).map(
-        {v: i for i, v in enumerate(VERTICALS)}).fillna(0).to_numpy(np.int64)
+    vertical_code, _ = _codes(advertiser_vertical, _VERTICAL_NAMES, _VERTICAL_CODES)
     # the trending entities of the day before: today's list is published at the day's end
     query = _trend_key(vertical_code, epoch_day(at_ms) - 1, item_id)
     pos = np.minimum(np.searchsorted(trending, query), max(len(trending) - 1, 0))
     is_trending = (trending[pos] == query) if len(trending) else np.zeros(n, bool)
     out = {
-        "item_param_pct": pd.to_numeric(pd.Series(items["param_pct"]), errors="coerce")
-        .to_numpy(float),
+        "item_param_pct": np.asarray(items["param_pct"], dtype=float),
         "times_shown_same_item_21d": times_shown.astype(float),
         "dismissed_same_action_90d": times_dismissed.astype(float),
         "entity_matches_vertical": np.where(has_entity, entity_vertical == advertiser_vertical,
@@ -141,7 +162,7 @@ def _same_category(signals: Mapping, name: str, category: np.ndarray, n: int) ->
     category = np.asarray(category, object)
     for cat in pd.unique(category):
         m = category == cat
-        column = signals[f"{name}_rate_{cat}_90d"]
-        values[m] = np.broadcast_to(pd.to_numeric(pd.Series(np.atleast_1d(column)),
-                                                  errors="coerce").to_numpy(float), (n,))[m]
+        # a row-aligned column or one value (None: unknown) for every row
+        column = np.asarray(signals[f"{name}_rate_{cat}_90d"], dtype=float)
+        values[m] = np.broadcast_to(column, (n,))[m]
     return values

@@ -9,21 +9,15 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from pipelines.candidates.features import candidate_features
+from pipelines.candidates.features import candidate_features, epoch_ms
 
 LABEL_WINDOW_DAYS = 7  # "adopted" means adopted within 7 days of being shown
-_EPOCH = pd.Timestamp(0, tz="UTC")
 
 
 def shown_day(impressions: pd.DataFrame, start: dt.date) -> np.ndarray:
     """Day index (since `start`) on which each impression was shown."""
     ts = impressions.shown_at.dt.tz_convert("UTC").dt.tz_localize(None)
     return (ts.dt.normalize() - pd.Timestamp(start)).dt.days.to_numpy(np.int64)
-
-
-def epoch_ms(times: pd.Series) -> np.ndarray:
-    """Epoch milliseconds of UTC timestamps."""
-    return ((times - _EPOCH) // pd.Timedelta(milliseconds=1)).to_numpy(np.int64)
 
 
 def labels(impressions: pd.DataFrame, catalog: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:

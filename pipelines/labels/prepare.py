@@ -55,7 +55,7 @@ def _peer_batch(batch: dict, root: str, index: load.FileIndex, start: dt.date, d
     return {"peers": np.stack(sums)}
 
 
-def _example_rows(tables, ctx, catalog, market, start, days, bounds) -> dict[str, pa.Table]:
+def _example_rows(tables, ctx, catalog, trending, start, days, bounds) -> dict[str, pa.Table]:
     imp = tables["impressions"]
     if imp.empty:
         return {}
@@ -63,7 +63,7 @@ def _example_rows(tables, ctx, catalog, market, start, days, bounds) -> dict[str
     end = pd.Timestamp(start, tz="UTC") + pd.Timedelta(days=days)
     lab = examples.labels(imp, catalog, end)
     sig = compute.compute(ctx, compute.query(ctx, imp.advertiser_id, imp.campaign_id, day))
-    cand = examples.candidate_columns(imp, catalog, imp, sig.to_pandas(), trending_keys(market))
+    cand = examples.candidate_columns(imp, catalog, imp, sig.to_pandas(), trending)
     table = pa.Table.from_pandas(pd.concat([lab, cand], axis=1), preserve_index=False)
     for name in sig.column_names:
         table = table.append_column(sig.schema.field(name), sig.column(name))
@@ -73,8 +73,8 @@ def _example_rows(tables, ctx, catalog, market, start, days, bounds) -> dict[str
 
 
 def _prepare_batch(batch: dict, root: str, index: load.FileIndex, staged: str,
-                   market: pd.DataFrame, peers: np.ndarray, start: dt.date, days: int,
-                   bounds: tuple[int, int]) -> dict:
+                   market: pd.DataFrame, trending: np.ndarray, peers: np.ndarray,
+                   start: dt.date, days: int, bounds: tuple[int, int]) -> dict:
     r = Root(root)
     counts = {k: [] for k in ("lo", *SPLITS, "incomplete", "online_advertisers",
                               "online_campaigns")}
@@ -85,7 +85,7 @@ def _prepare_batch(batch: dict, root: str, index: load.FileIndex, staged: str,
         items = pa.array(t["impressions"].item_id.unique(), pa.int64())
         catalog = load.dataset(r, "catalog").to_table(
             filter=pc.field("item_id").isin(items)).to_pandas()
-        parts = _example_rows(t, ctx, catalog, market, start, days, bounds)
+        parts = _example_rows(t, ctx, catalog, trending, start, days, bounds)
         for s in SPLITS:
             n = parts[s].num_rows if s in parts else 0
             if n:
@@ -146,8 +146,8 @@ def prepare(cfg: PrepareConfig, show_progress: bool = True) -> dict:
         counts = ranges.map_batches(
             _prepare_batch, batch_size=1, batch_format="numpy",
             fn_kwargs={"root": cfg.root, "index": index, "staged": staged, "market": market,
-                       "peers": peers, "start": start, "days": days,
-                       "bounds": (train_end, val_end)},
+                       "trending": trending_keys(market), "peers": peers, "start": start,
+                       "days": days, "bounds": (train_end, val_end)},
         ).to_pandas()
         root.write_parquet(peers_table(peers, start), f"{staged}/peers.parquet")
         rows = {s: int(counts[s].sum()) for s in (*SPLITS, "incomplete", "online_advertisers",

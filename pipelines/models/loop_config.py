@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from pipelines.models.config import TrainConfig
 from pipelines.models.features import FeatureSpec
-from pipelines.models.two_tower import ITEM_FACT_SIZES, MAX_TOKENS
+from pipelines.models.two_tower import ITEM_FACT_SIZES, MAX_TOKENS, fact_tensors
 
 
 def _consistent(spec: FeatureSpec) -> FeatureSpec:
@@ -83,7 +83,7 @@ class ItemArrays(BaseModel):
 
     def tensors(self, device: torch.device | str) -> dict[str, torch.Tensor]:
         """The facts as tensors on `device`, as `TwoTower.embed_items` indexes them."""
-        return {k: torch.from_numpy(getattr(self, k)).to(device) for k in ITEM_FACT_SIZES}
+        return fact_tensors(self, device)
 
 
 class TwoTowerLoopConfig(BaseModel):

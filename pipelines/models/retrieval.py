@@ -21,7 +21,8 @@ from pipelines.models import checkpoints, features, progress
 from pipelines.models.config import RetrievalConfig, TrainConfig
 from pipelines.models.loop_config import ItemArrays, TwoTowerLoopConfig
 from pipelines.models.two_tower import (
-    ENTITY_ACTIONS, ItemTable, TwoTower, in_batch_loss, item_table, uniform_negatives,
+    ENTITY_ACTIONS, ITEM_FACT_SIZES, ItemTable, TwoTower, in_batch_loss, item_table,
+    uniform_negatives,
 )
 from pipelines.storage.root import Root
 from pipelines.domain.vocabulary import SURFACES
@@ -114,7 +115,7 @@ def train(root: Root, snapshot: str, catalog: pd.DataFrame, cfg: TrainConfig, ru
     ds = ray.data.from_pandas(pos).map_batches(
         _encode, batch_format="pandas", fn_kwargs={"spec": spec, "log_q": log_q})
     loop = TwoTowerLoopConfig(job=cfg, spec=spec, items=ItemArrays(
-        **{k: getattr(items, k) for k in ("action", "kind", "vertical", "tokens")}))
+        **{k: getattr(items, k) for k in ITEM_FACT_SIZES}))
     with progress.epoch_lines("two-tower", cfg.retrieval.epochs, show_progress) as callbacks:
         trainer = TorchTrainer(
             train_loop_per_worker, train_loop_config=loop.model_dump(),

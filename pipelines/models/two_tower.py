@@ -50,9 +50,15 @@ class ItemTable:
         pos = np.minimum(pos, len(self.item_id) - 1)
         return np.where(self.item_id[pos] == item_ids, pos, -1)
 
-    def tensors(self) -> dict[str, torch.Tensor]:
-        return {k: torch.from_numpy(np.asarray(getattr(self, k), dtype=np.int64))
-                for k in ("action", "kind", "vertical", "tokens")}
+    def tensors(self, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+        return fact_tensors(self, device)
+
+
+def fact_tensors(items, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+    """The item facts of `items` (anything with the ITEM_FACT_SIZES arrays as attributes) as
+    int64 tensors on `device`, as `TwoTower.embed_items` indexes them."""
+    return {k: torch.from_numpy(np.asarray(getattr(items, k), dtype=np.int64)).to(device)
+            for k in ITEM_FACT_SIZES}
 
 
 def _tokens(text: str) -> list[int]:

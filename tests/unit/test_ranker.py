@@ -10,19 +10,7 @@ from pipelines.models import artifacts, ranker
 from pipelines.models.calibration import Isotonic
 from pipelines.models.features import FeatureSpec
 from pipelines.registry.store import RegistryError
-
-
-def _batch(n=64, n_numeric=6, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    impact = torch.randn(n, generator=g) * 5
-    impact[::3] = float("nan")
-    return {"numeric": torch.randn(n, n_numeric, generator=g),
-            "categorical": torch.randint(0, 4, (n, 2), generator=g),
-            "position": torch.randint(0, 5, (n,), generator=g),
-            "surface": torch.randint(0, 4, (n,), generator=g),
-            "adopted": (torch.rand(n, generator=g) < 0.2).float(),
-            "dismissed": (torch.rand(n, generator=g) < 0.1).float(),
-            "impact": impact}
+from tests.unit.batches import ranker_batch
 
 
 def _model(members):
@@ -32,7 +20,7 @@ def _model(members):
 
 
 def test_the_ensemble_averages_its_members_and_keeps_quantiles_sorted():
-    model, b = _model(3).eval(), _batch()
+    model, b = _model(3).eval(), ranker_batch()
     args = (b["numeric"], b["categorical"], b["position"], b["surface"])
     each = model(*args, each=True)
     mean = model(*args)
@@ -44,7 +32,7 @@ def test_the_ensemble_averages_its_members_and_keeps_quantiles_sorted():
 
 
 def test_bagged_loss_trains_every_member_on_its_own_resample():
-    model, b = _model(3), _batch()
+    model, b = _model(3), ranker_batch()
     total, parts = ranker.bagged_loss(model, b, "cpu", torch.Generator().manual_seed(1))
     total.backward()
     for name in ("w1", "w2", "gate_w"):
@@ -58,7 +46,7 @@ def test_bagged_loss_trains_every_member_on_its_own_resample():
 
 
 def test_one_member_sees_the_batch_as_it_is():
-    model, b = _model(1).eval(), _batch()  # eval: no dropout, so both passes agree
+    model, b = _model(1).eval(), ranker_batch()  # eval: no dropout, so both passes agree
     total, _ = ranker.bagged_loss(model, b, "cpu", torch.Generator().manual_seed(1))
     out = model(b["numeric"], b["categorical"], b["position"], b["surface"])
     plain, _ = ranker.loss(out, b["adopted"], b["dismissed"], b["impact"])
@@ -66,7 +54,7 @@ def test_one_member_sees_the_batch_as_it_is():
 
 
 def test_weights_count_rows_that_many_times():
-    model, b = _model(1).eval(), _batch(n=8)
+    model, b = _model(1).eval(), ranker_batch(n=8)
     out = model(b["numeric"], b["categorical"], b["position"], b["surface"])
     w = torch.tensor([2.0, 0, 1, 1, 0, 3, 1, 0])
     rows = torch.repeat_interleave(torch.arange(8), w.long())

@@ -26,6 +26,7 @@ from torch.utils._pytree import tree_flatten
 from pipelines.models import checkpoints, progress, ranker, retrieval, train
 from pipelines.models.config import RetrievalConfig
 from pipelines.models.two_tower import MAX_TOKENS, TwoTower
+from tests.unit.batches import ranker_batch
 
 META = torch.device("meta")
 _TRANSFERS = {torch.ops.aten._to_copy.default, torch.ops.aten.copy_.default,
@@ -66,19 +67,6 @@ def guard():
         yield mode
 
 
-def _ranker_batch(n=64):
-    g = torch.Generator().manual_seed(0)
-    impact = torch.randn(n, generator=g) * 5
-    impact[::3] = float("nan")
-    return {"numeric": torch.randn(n, 6, generator=g),
-            "categorical": torch.randint(0, 4, (n, 2), generator=g),
-            "position": torch.randint(0, 5, (n,), generator=g),
-            "surface": torch.randint(0, 4, (n,), generator=g),
-            "adopted": (torch.rand(n, generator=g) < 0.2).float(),
-            "dismissed": (torch.rand(n, generator=g) < 0.1).float(),
-            "impact": impact}
-
-
 def _ranker(device):
     torch.manual_seed(0)
     return ranker.MultiTaskRanker(6, [4, 4], hidden=16, expert_dim=8, n_experts=2,
@@ -98,11 +86,11 @@ def test_the_ranker_steps_and_the_weight_average_stay_on_the_device(guard):
     model = _ranker(META)
     opt = torch.optim.Adam(model.parameters())
     # the batch arrives on the CPU: train_step moves it (Ray Train may have moved it already)
-    parts = train.train_step(model, opt, _ranker_batch(), META, torch.Generator().manual_seed(1))
+    parts = train.train_step(model, opt, ranker_batch(), META, torch.Generator().manual_seed(1))
     assert set(parts) == {"loss", "loss_adopt", "loss_dismiss", "loss_impact"}
     assert _on(META, model.parameters()) and _on(META, _optimizer_state(opt))
     assert _optimizer_state(opt)  # the step did update
-    probabilities = train.eval_step(model, _ranker_batch(), META)
+    probabilities = train.eval_step(model, ranker_batch(), META)
     assert _on(META, probabilities.values())
     average = AveragedModel(model, device=META)
     average.update_parameters(model)
@@ -132,7 +120,7 @@ def test_the_two_tower_step_stays_on_the_device(guard):
 
 def test_the_guard_catches_ranker_inputs_left_on_the_cpu(guard):
     """Negative controls for the ranker: what the step would do had it not moved the batch."""
-    model, b = _ranker(META), _ranker_batch()
+    model, b = _ranker(META), ranker_batch()
     with pytest.raises(MixedDevices, match="cpu"):
         model(b["numeric"], b["categorical"], b["position"], b["surface"])
     out = model(*(b[k].to(META) for k in ("numeric", "categorical", "position", "surface")))
@@ -155,7 +143,7 @@ def test_checkpoints_are_written_on_the_cpu_and_restored_onto_the_device(tmp_pat
     monkeypatch.setattr(ray.train, "report", report)
     model = _ranker("cpu")
     opt = torch.optim.Adam(model.parameters())
-    train.train_step(model, opt, _ranker_batch(), "cpu", torch.Generator().manual_seed(1))
+    train.train_step(model, opt, ranker_batch(), "cpu", torch.Generator().manual_seed(1))
     extra = {"average": {k: v.clone() for k, v in model.state_dict().items()}}
     checkpoints.report({"epoch": 0}, model, opt, 0, extra=extra)
     state = torch.load(saved["dir"] / "state.pt", weights_only=False)
