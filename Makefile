@@ -25,6 +25,8 @@ demo: $(STAMP)
 	$(BIN)/guidance evaluate
 	$(BIN)/guidance promote
 	$(BIN)/python -m serving.demo
+	# exit code 1 is a verdict (drift found), not a failure of the demo
+	$(BIN)/guidance monitor drift --window 1d || [ $$? -eq 1 ]
 
 test: $(STAMP) lint-proto
 	$(BIN)/ruff check .

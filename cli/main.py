@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from cli.common import ROOT_OPTION, run_job
+from cli.monitor import monitor_app
 from cli.world import world_app
 from pipelines.storage.root import default_root
 
@@ -20,6 +21,7 @@ tokens_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
 app.add_typer(world_app, name="world")  # the one part of the CLI that imports the simulator
 app.add_typer(context_app, name="context")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(monitor_app, name="monitor")
 
 ADDRESS_OPTION = typer.Option("localhost:9000", "--address", envvar="GUIDANCE_ADDRESS",
                               help="host:port of the service's gRPC endpoint.")
@@ -232,6 +234,8 @@ def serve_cmd(
     watch: bool = typer.Option(True, help="Hot-swap to each model the registry promotes."),
     direct_ingress: bool = typer.Option(False, help="Also answer on the ingress replica's own "
                                                     "port (Serve's direct ingress)."),
+    metrics_port: Optional[int] = typer.Option(None, help="Port of the Prometheus endpoint "
+                                                          "(/metrics; default: one Ray picks)."),
     root: Optional[str] = ROOT_OPTION,
 ) -> None:
     """Run the guidance service on a local Ray until interrupted (Ctrl-C or SIGTERM)."""
@@ -239,7 +243,8 @@ def serve_cmd(
         from serving.run import ServeOptions, run
 
         run(ServeOptions(config=config, port=port, ranker=ranker, watch=watch,
-                         direct_ingress=direct_ingress, root=root or default_root()),
+                         direct_ingress=direct_ingress, metrics_port=metrics_port,
+                         root=root or default_root()),
             echo=typer.echo)
 
     run_job(job)

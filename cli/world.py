@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -13,6 +13,11 @@ from pipelines.storage.root import default_root
 
 world_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                         help="The simulated ads world.")
+SHOCK_OPTION = typer.Option(
+    None, "--shock", help="A shock from a day on, kind:field=value,... (repeatable), e.g. "
+    "market:vertical=legal,from_day=20,price_factor=1.6; "
+    "signup_mix:tier=enterprise,from_day=20,share_factor=3 (needs --signup-share); "
+    "tracking_outage:from_day=2025-10-12,share=0.3. See docs/world.md, Shocks.")
 
 
 @world_app.command("generate")
@@ -23,6 +28,9 @@ def world_generate(
     advertisers: Optional[int] = typer.Option(None, help="Override the scale's advertisers."),
     days: Optional[int] = typer.Option(None, help="Override the scale's days."),
     overwrite: bool = typer.Option(False, help="Replace a world already under the root."),
+    signup_share: float = typer.Option(
+        0.0, help="Share of the advertisers whose account opens during the history."),
+    shock: Optional[List[str]] = SHOCK_OPTION,
     root: Optional[str] = ROOT_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
 ) -> None:
@@ -30,9 +38,12 @@ def world_generate(
     def job():
         from pipelines.world.config import WorldConfig
         from pipelines.world.job import generate
+        from pipelines.world.shocks import parse
 
         cfg = WorldConfig(scale=scale, seed=seed, shards=shards, advertisers=advertisers,
-                          days=days, overwrite=overwrite, root=root or default_root())
+                          days=days, overwrite=overwrite, root=root or default_root(),
+                          signup_share=signup_share,
+                          shocks=tuple(parse(s) for s in shock or ()))
         return generate(cfg, show_progress=not as_json)
 
     manifest = run_job(job)

@@ -28,7 +28,8 @@ from pipelines.storage.root import Root
 from serving.config import APP_NAME, ServeConfig
 from pipelines.context.online import campaign_context
 from serving.gen.guidance.v1 import guidance_pb2 as pb
-from serving.ranker import RankerCore
+from serving.metrics import ServingMetrics
+from serving.ranker import RankerCore, encoded_rows
 from serving.service import GuidanceService
 
 SERVICERS = ["serving.gen.guidance.v1.guidance_pb2_grpc.add_GuidanceServiceServicer_to_server",
@@ -57,14 +58,18 @@ class Ranker:
             raise RuntimeError("no model loaded")
 
     @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.002)
-    async def score(self, campaign_ids: list[np.ndarray], candidates: list[dict]) -> list[dict]:
+    async def score(self, campaign_ids: list[np.ndarray], candidates: list[dict],
+                    with_inputs: list[bool]) -> list[dict]:
+        """Each request's scores (RankerCore.forward) and version; a request that sets
+        `with_inputs` also gets the encoded rows it was scored on."""
         core = self.core
         encoded = [core.inputs(c, f) for c, f in zip(campaign_ids, candidates)]
         merged = {k: np.concatenate([e[k] for e in encoded]) for k in encoded[0]}
         out = core.forward(merged)
         cuts = np.cumsum([len(c) for c in campaign_ids])[:-1]
         parts = {k: np.split(v, cuts) for k, v in out.items()}
-        return [{**{k: parts[k][i] for k in parts}, "version": core.version}
+        return [{**{k: parts[k][i] for k in parts}, "version": core.version,
+                 **(encoded_rows(encoded[i]) if with_inputs[i] else {})}
                 for i in range(len(campaign_ids))]
 
 
@@ -76,20 +81,24 @@ class GuidanceIngress:
         self.cfg = ServeConfig(**config)
         remote = None
         if ranker is not None:
-            async def remote(campaign_ids, candidates):
-                return await ranker.score.remote(campaign_ids, candidates)
+            async def remote(campaign_ids, candidates, with_inputs=False):
+                return await ranker.score.remote(campaign_ids, candidates, with_inputs)
         self.service = GuidanceService(self.cfg, remote)
+        self.metrics = ServingMetrics()
 
     def reconfigure(self, user_config: dict) -> None:
-        self.service.load(user_config["model_version"])
+        before = self.service.state.version if self.service.state is not None else None
+        self.metrics.serving(before, self.service.load(user_config["model_version"]))
 
     def check_health(self) -> None:
         if self.service.state is None:
             raise RuntimeError("no model loaded")
 
     async def _call(self, method: str, request, grpc_context, empty):
+        started = time.perf_counter()
         response, code, details = await self.service.call(
             method, request, grpc_context.invocation_metadata())
+        self.metrics.call(method, request, response, code, time.perf_counter() - started)
         if response is None:
             grpc_context.set_code(code)
             grpc_context.set_details(details)

@@ -91,6 +91,18 @@ class Client:
         self.channel.close()
 
 
+def recommend_all(client: Client, advertisers: list[int], surfaces: tuple[str, ...],
+                  threads: int = 4) -> int:
+    """Ask for a slate for every advertiser on every surface, `threads` calls at a time, as a
+    surface's traffic would; returns the number of items served."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    calls = [(a, s) for a in advertisers for s in surfaces]
+    with ThreadPoolExecutor(threads) as pool:
+        slates = pool.map(lambda call: client.recommend(*call), calls)
+        return sum(len(slate.items) for slate in slates)
+
+
 def as_dict(message) -> dict:
     return MessageToDict(message, preserving_proto_field_name=True)
 

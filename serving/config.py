@@ -39,7 +39,12 @@ class ServeConfig(BaseModel):
                                                                      "default is 5).")
     feedback_log: str | None = Field(None, description="Log URI: sqlite:///path.db or "
                                                        "delta://dir (default: "
-                                                       "<root>/feedback/log.db).")
+                                                       "<root>/logs/feedback.db).")
+    ranker_input_share: float = Field(
+        1.0, ge=0, le=1, description="Share of requests whose ranker inputs (each served item's "
+                                     "encoded feature row, calibrated probabilities and impact) "
+                                     "are logged beside the slate, drawn per request; 1: all, "
+                                     "0: none.")
     policy: PolicyConfig = Field(default_factory=PolicyConfig, description="Decisioning policy.")
     model_version: str | None = Field(None, description="Registry version to serve (default: "
                                                         "current); changing it hot-swaps.")
@@ -58,4 +63,6 @@ class ServeConfig(BaseModel):
     def log_uri(self) -> str:
         from pipelines.storage.root import Root
 
-        return self.feedback_log or f"sqlite:///{Root(self.root).join('feedback', 'log.db')}"
+        from pipelines.feedback.log import default_log_uri
+
+        return self.feedback_log or default_log_uri(Root(self.root))

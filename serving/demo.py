@@ -1,5 +1,6 @@
 """The end of `make demo`: start `guidance serve`, ask it for guidance for a few advertisers and
-one sales rep's book, send feedback, and stop it with SIGINT, as an operator would."""
+one sales rep's book, send feedback, send a day's traffic of every live account (which
+`guidance monitor drift` then judges), and stop it with SIGINT, as an operator would."""
 
 from __future__ import annotations
 
@@ -7,11 +8,19 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 
 from pipelines.storage.root import Root, default_root
 from serving import auth
-from serving.client import Client, free_port, render_book, render_slate, wait_healthy
+from serving.client import (
+    Client,
+    free_port,
+    recommend_all,
+    render_book,
+    render_slate,
+    wait_healthy,
+)
 
 STARTUP_TIMEOUT_S = 300
 
@@ -48,6 +57,12 @@ def main() -> None:
             again = client.feedback(event, first.recommendation_id, "applied")
             print(f"feedback: {first.title!r} applied (logged: {not done.duplicate}; the "
                   f"retry was recognised as a duplicate: {again.duplicate})")
+        # a day's traffic for the drift monitor: every live account opens the Ads Manager
+        started = time.monotonic()
+        traffic = Client(address, auth.create(root, "demo traffic", accounts))
+        served = recommend_all(traffic, accounts, ("ads_manager",))
+        print(f"traffic: {len(accounts):,} Ads Manager requests served {served:,} items in "
+              f"{time.monotonic() - started:.0f} s, each logged with what the ranker saw")
     finally:
         proc.send_signal(signal.SIGINT)
         try:

@@ -126,8 +126,9 @@ class Engine:
     # -- the slate -----------------------------------------------------------------------------
 
     def slate(self, plan: Plan, scores: dict[str, np.ndarray], rng: np.random.Generator,
-              degraded: str = "") -> tuple[dict, list[Impression]]:
-        """The chosen items in rank order, as plain dicts, and the impressions to log."""
+              degraded: str = "") -> tuple[dict, list[Impression], np.ndarray]:
+        """The chosen items in rank order, as plain dicts; the impressions to log; and the
+        chosen items' rows in the plan (rank order, one per impression)."""
         surf = self.policy.surface(plan.surface)
         impact = scores["impact"]
         s = scoring.score(scores["p_adopt"], scores["p_dismiss"], impact[:, 1],
@@ -174,7 +175,7 @@ class Engine:
         return {"advertiser_id": plan.advertiser_id, "surface": plan.surface,
                 "slate_id": slate_id, "items": items,
                 "guidance_score": scoring.guidance_score(plan.captured, available),
-                "available_impact": available, "degraded": degraded}, impressions
+                "available_impact": available, "degraded": degraded}, impressions, idx
 
     # -- context ---------------------------------------------------------------------------
 

@@ -13,8 +13,6 @@ import pandas as pd
 import torch
 
 from pipelines.models import artifacts, features
-from pipelines.models.calibration import widen
-from pipelines.models.ranker import unsquash
 
 
 class SnapshotMismatch(Exception):
@@ -57,17 +55,21 @@ class RankerCore:
         """Calibrated adoption and dismissal probabilities and the impact interval
         (conversions over 14 days: low, median, high) for encoded rows, at position 1 of their
         surface (the encoder puts every row there)."""
-        t = {k: torch.from_numpy(v).to(self.device) for k, v in enc.items()}
-        with torch.inference_mode():
-            out = self.loaded.model(t["numeric"], t["categorical"], t["position"], t["surface"])
-        p_adopt = torch.sigmoid(out["adopt"]).cpu().numpy()
-        p_dismiss = torch.sigmoid(out["dismiss"]).cpu().numpy()
-        impact = widen(unsquash(out["impact"].cpu().numpy().astype(float)),
-                       self.loaded.impact_margin)
-        return {"p_adopt": self.loaded.calibrators["adopt"](p_adopt),
-                "p_dismiss": self.loaded.calibrators["dismiss"](p_dismiss),
-                "impact": impact}
+        return self.loaded.predict(enc, self.device)
 
-    def score(self, campaign_id: np.ndarray, candidates: dict[str, np.ndarray]
-              ) -> dict[str, np.ndarray]:
-        return self.forward(self.inputs(campaign_id, candidates))
+    def score(self, campaign_id: np.ndarray, candidates: dict[str, np.ndarray],
+              with_inputs: bool = False) -> dict[str, np.ndarray]:
+        """`forward` of the candidates' encoded rows; `with_inputs` adds those rows themselves
+        ("numeric": float32 [n, F], "categorical": int64 [n, C]), for the log."""
+        enc = self.inputs(campaign_id, candidates)
+        out = self.forward(enc)
+        return {**out, **encoded_rows(enc)} if with_inputs else out
+
+
+INPUT_KEYS = ("numeric", "categorical")  # what the log keeps of a scored row
+
+
+def encoded_rows(enc: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The part of `RankerCore.inputs` that a RankerInput stores as bytes (a served row's
+    position is always the first, and its surface is logged by name)."""
+    return {k: enc[k] for k in INPUT_KEYS}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import threading
 from pathlib import Path
 
@@ -28,6 +29,9 @@ class ServeOptions(BaseModel):
     watch: bool = Field(True, description="Follow the registry's promoted (current) model.")
     direct_ingress: bool = Field(False, description="Also serve gRPC on the ingress replica's "
                                                     "own port (RAY_SERVE_THROUGHPUT_OPTIMIZED).")
+    metrics_port: int | None = Field(None, ge=1, le=65535,
+                                     description="Port of Ray's Prometheus endpoint (/metrics) "
+                                                 "on this node (default: one Ray picks).")
 
 
 def load_config(opts: ServeOptions) -> ServeConfig:
@@ -64,8 +68,27 @@ def watch_step(cfg: ServeConfig, serving: str) -> str:
     return deploy(cfg, current) if current != serving else serving
 
 
+def metrics_port() -> int:
+    """The port of this node's Prometheus endpoint (Ray's metrics agent)."""
+    import ray
+
+    here = ray.get_runtime_context().get_node_id()
+    return next(n["MetricsExportPort"] for n in ray.nodes() if n["NodeID"] == here)
+
+
+def check_port_free(port: int, option: str) -> None:
+    """Fail before starting Ray when `port` is taken (Ray's agent would fail to start)."""
+    with socket.socket() as s:
+        try:
+            s.bind(("", port))
+        except OSError as e:
+            raise ConfigError(f"{option} {port} cannot be used: {e.strerror}") from None
+
+
 def run(opts: ServeOptions, echo=print) -> None:
     cfg = load_config(opts)
+    if opts.metrics_port is not None:
+        check_port_free(opts.metrics_port, "--metrics-port")
     store.current(Root(cfg.root))  # fail before starting Ray when no model is promoted
     # Serve's proxy would accept messages of up to 2 GiB otherwise.
     os.environ["RAY_SERVE_GRPC_MAX_MESSAGE_SIZE"] = str(cfg.max_message_bytes)
@@ -76,7 +99,8 @@ def run(opts: ServeOptions, echo=print) -> None:
 
     from serving.app import deploy, direct_ingress_port
 
-    ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+    ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False,
+             _metrics_export_port=opts.metrics_port)
     stop = threading.Event()
     # after ray.init, which installs its own handlers
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -85,6 +109,7 @@ def run(opts: ServeOptions, echo=print) -> None:
         version = deploy(cfg)
         echo(f"serving model {version} on gRPC port {cfg.grpc_port} "
              f"(ranker: {cfg.ranker}); Ctrl-C stops", )
+        echo(f"metrics: http://127.0.0.1:{metrics_port()}/metrics")
         if opts.direct_ingress:
             echo(f"direct ingress: the ingress replica answers on port {direct_ingress_port()} "
                  f"(a replica that restarts may come back on another port)")

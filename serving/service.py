@@ -20,7 +20,7 @@ import ray.serve.exceptions
 
 from pipelines.feedback.log import open_log
 from pipelines.errors import NotFoundError
-from pipelines.feedback.records import FeedbackEvent
+from pipelines.feedback.records import FeedbackEvent, Impression, RankerInput, encode_row
 from pipelines.registry import store
 from pipelines.storage.root import Root
 from serving import convert
@@ -33,8 +33,10 @@ from serving.ranker import RankerCore, SnapshotMismatch
 from serving.retriever import Retriever
 from serving.status import RequestError, Unavailable, log, status_of
 
-# A remote ranker: (campaign ids, candidate columns) → scores with the ranker's "version".
-RemoteRanker = Callable[[np.ndarray, dict], Awaitable[dict]]
+# A remote ranker: (campaign ids, candidate columns[, True]) → scores with the ranker's "version";
+# the third argument, passed only when set, asks for the encoded rows too ("numeric",
+# "categorical"), so an unsampled request sends and receives nothing more.
+RemoteRanker = Callable[..., Awaitable[dict]]
 # Ranker failures that are outages, not bugs: its replica died or is overloaded, or it serves
 # another snapshot for a moment during a swap. They degrade the answer; anything else is a bug.
 OUTAGES = (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError,
@@ -47,6 +49,37 @@ def ranker_error(e: BaseException) -> BaseException:
     while isinstance(e, ray.exceptions.RayTaskError) and e.cause is not None:
         e = e.cause
     return e
+
+
+# How each kind of degraded answer's reason (`_scores`) begins.
+DEGRADED_KINDS = {"ranker slower than": "ranker_timeout", "ranker unavailable": "ranker_unavailable",
+                  "ranker error": "ranker_error"}
+BOOK_SURFACE = "sales_workflow"  # the surface a rep's book is planned for
+
+
+def degraded_kind(reason: str) -> str:
+    """The kind of a degraded answer's reason (ranker_timeout, ranker_unavailable, ranker_error),
+    or "other" for a reason this service does not give."""
+    return next((k for prefix, k in DEGRADED_KINDS.items() if reason.startswith(prefix)), "other")
+
+
+def ranker_inputs(impressions: list[Impression], rows: np.ndarray, scores: dict,
+                  version: str) -> list[RankerInput]:
+    """What the ranker saw and said for each served item: `rows` are the impressions' rows in
+    the scored candidates (rank order), `scores` the ranker's answer with its encoded rows,
+    `version` the ranker version that scored them."""
+    out = []
+    for imp, i in zip(impressions, rows):
+        numeric, categorical = encode_row(scores["numeric"][i], scores["categorical"][i])
+        low, expected, high = (float(x) for x in scores["impact"][i])
+        out.append(RankerInput(
+            recommendation_id=imp.recommendation_id, advertiser_id=imp.advertiser_id,
+            campaign_id=imp.campaign_id, item_id=imp.item_id, action_type=imp.action_type,
+            surface=imp.surface, served_at_ms=imp.served_at_ms, model_version=version,
+            numeric=numeric, categorical=categorical, p_adopt=float(scores["p_adopt"][i]),
+            p_dismiss=float(scores["p_dismiss"][i]), impact_low=low, impact_expected=expected,
+            impact_high=high))
+    return out
 
 
 class ModelState:
@@ -86,15 +119,18 @@ class GuidanceService:
 
     # -- scoring ---------------------------------------------------------------------------
 
-    async def _scores(self, state: ModelState, plan: Plan) -> tuple[dict, str, str]:
-        """(scores, model version, degraded reason or '')."""
+    async def _scores(self, state: ModelState, plan: Plan, with_inputs: bool = False
+                      ) -> tuple[dict, str, str]:
+        """(scores, model version, degraded reason or ''); `with_inputs` asks the ranker for
+        the encoded rows it scored too (the fallback has none)."""
         if len(plan) == 0:
             return state.engine.fallback_scores(plan), state.version, ""
         try:
             if self.remote_ranker is None:
-                return state.ranker.score(plan.campaign_id, plan.features), state.version, ""
-            out = await asyncio.wait_for(self.remote_ranker(plan.campaign_id, plan.features),
-                                         self.cfg.ranking_timeout_s)
+                return (state.ranker.score(plan.campaign_id, plan.features, with_inputs),
+                        state.version, "")
+            asked = (plan.campaign_id, plan.features) + ((True,) if with_inputs else ())
+            out = await asyncio.wait_for(self.remote_ranker(*asked), self.cfg.ranking_timeout_s)
             return out, out["version"], ""
         except asyncio.TimeoutError:
             kind, reason = "ranker_timeout", f"ranker slower than {self.cfg.ranking_timeout_s:g} s"
@@ -113,11 +149,20 @@ class GuidanceService:
         self.degraded[kind] += 1
         return state.engine.fallback_scores(plan), state.version, reason
 
-    async def _slate(self, state: ModelState, plan: Plan) -> tuple[dict, str]:
-        scores, version, degraded = await self._scores(state, plan)
-        result, impressions = state.engine.slate(plan, scores, self.rng, degraded)
+    def _log_inputs(self) -> bool:
+        """Whether this request's ranker inputs are logged: a draw with the share of
+        `ranker_input_share` (no draw when it is 0 or 1)."""
+        share = self.cfg.ranker_input_share
+        return share >= 1 or (share > 0 and self.rng.random() < share)
+
+    async def _slate(self, state: ModelState, plan: Plan, log_inputs: bool = False
+                     ) -> tuple[dict, str]:
+        scores, version, degraded = await self._scores(state, plan, log_inputs)
+        result, impressions, rows = state.engine.slate(plan, scores, self.rng, degraded)
+        inputs = (ranker_inputs(impressions, rows, scores, version)
+                  if "numeric" in scores else [])  # a degraded answer's fallback has none
         if impressions:
-            await asyncio.to_thread(self.log.append_slate, impressions)
+            await asyncio.to_thread(self.log.append_slate, impressions, inputs)
         return result, version
 
     # -- the RPCs ----------------------------------------------------------------------------
@@ -127,7 +172,7 @@ class GuidanceService:
         scope.check(args["advertiser_id"])
         state = self.state
         plan = state.engine.plan(now_ms=state.now_ms(), **args)
-        result, version = await self._slate(state, plan)
+        result, version = await self._slate(state, plan, self._log_inputs())
         return convert.slate(result, version)
 
     async def recommend_for_book(self, req: pb.RecommendForBookRequest, scope
@@ -140,9 +185,10 @@ class GuidanceService:
             scope.check(a)
         state = self.state
         now = state.now_ms()
-        plans = [state.engine.plan(a, 0, "sales_workflow", args["items_per_account"], now)
+        plans = [state.engine.plan(a, 0, BOOK_SURFACE, args["items_per_account"], now)
                  for a in ids]
-        results = await asyncio.gather(*(self._slate(state, p) for p in plans))
+        log_inputs = self._log_inputs()  # one draw per request, for all its accounts
+        results = await asyncio.gather(*(self._slate(state, p, log_inputs) for p in plans))
         ranked = sorted(results, key=lambda r: -r[0]["available_impact"])[:args["max_accounts"]]
         degraded = next((r["degraded"] for r, _ in results if r["degraded"]), "")
         version = results[0][1] if results else state.version

@@ -4,25 +4,29 @@
 Every append returns only once its rows are committed durably: what a call acknowledged survives
 a SIGKILL of the process that made it. Appends are idempotent by primary key (recommendation_id,
 event_id): a retry of the same rows is a no-op, the same id with other content is a
-`FeedbackConflict`.
+`FeedbackConflict`. A slate's impressions and its ranker inputs are appended together.
 """
 
 from __future__ import annotations
 
 import abc
+import numbers
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
 from pipelines.errors import ConfigError, DataError, GuidanceError, StorageError
-from pipelines.feedback.records import FeedbackEvent, Impression, Record, day_strings
+from pipelines.feedback.records import FeedbackEvent, Impression, RankerInput, Record, day_strings
 from pipelines.storage.root import Root
 
 
-TABLES = {Impression: "impressions", FeedbackEvent: "events"}  # store table of each record
+# the store's table of each record class (also the export's folder names)
+TABLES = {Impression: "impressions", FeedbackEvent: "events", RankerInput: "ranker_inputs"}
+HISTORY = (Impression, FeedbackEvent)  # what history() reads
 
 
 class FeedbackConflict(GuidanceError):
@@ -33,10 +37,12 @@ class FeedbackLog(abc.ABC):
     """Durable, idempotent log of served slates and feedback events."""
 
     @abc.abstractmethod
-    def append_slate(self, impressions: list[Impression]) -> None:
-        """Log every item of one served slate in one transaction; returns once committed.
-        Replaying rows already logged is a no-op; raises FeedbackConflict (and logs nothing of
-        the slate) if a recommendation_id is logged with different content."""
+    def append_slate(self, impressions: list[Impression],
+                     inputs: Sequence[RankerInput] = ()) -> None:
+        """Log every item of one served slate, with the ranker inputs of (some of) its items,
+        together; returns once committed. Replaying rows already logged is a no-op; raises
+        FeedbackConflict (and logs nothing of the slate) if a recommendation_id is logged with
+        different content, DataError if an input belongs to no impression of the slate."""
 
     @abc.abstractmethod
     def append_feedback(self, event: FeedbackEvent) -> bool:
@@ -54,9 +60,21 @@ class FeedbackLog(abc.ABC):
         epoch ms), each list in time order."""
 
     @abc.abstractmethod
+    def window(self, cls: type[Record], since_ms: int, until_ms: int) -> pa.Table:
+        """Every logged row of record class `cls` (Impression, FeedbackEvent or RankerInput)
+        whose time (cls.TIME, UTC epoch ms) lies in [since_ms, until_ms), with cls.SCHEMA,
+        ordered by time then key."""
+
+    @abc.abstractmethod
+    def newest_ms(self, cls: type[Record]) -> int | None:
+        """The latest time (cls.TIME, UTC epoch ms) of any logged row of record class `cls`, or
+        None when there is none."""
+
+    @abc.abstractmethod
     def export(self, root: Root) -> dict:
         """Write the whole log as date-partitioned Parquet under `<root>/feedback/` (replacing a
-        previous export in one publish); returns {"impressions": rows, "events": rows}."""
+        previous export in one publish); returns the rows per table: {"impressions": n,
+        "events": n, "ranker_inputs": n}."""
 
     @abc.abstractmethod
     def close(self) -> None:
@@ -91,9 +109,10 @@ def open_log(uri: str) -> FeedbackLog:
                       f"<path>.db or delta://<folder or URI>")
 
 
-def check_slate(impressions: Sequence[Impression]) -> None:
+def check_slate(impressions: Sequence[Impression], inputs: Sequence[RankerInput] = ()) -> None:
     """Raise DataError unless `impressions` is one non-empty slate: Impression rows sharing a
-    slate_id and an advertiser, with distinct recommendation ids and positions."""
+    slate_id and an advertiser, with distinct recommendation ids and positions; and `inputs`
+    RankerInput rows of distinct items of that slate (its recommendation ids, its advertiser)."""
     if not isinstance(impressions, Sequence) or not impressions:
         raise DataError(f"a slate must be a non-empty list of Impression, got {impressions!r}")
     for row in impressions:
@@ -108,6 +127,42 @@ def check_slate(impressions: Sequence[Impression]) -> None:
         twice = sorted(k for k, n in counts.items() if n > 1)
         if twice:
             raise DataError(f"the rows of a slate need distinct {name}s, repeated: {twice}")
+    if not isinstance(inputs, Sequence):
+        raise DataError(f"a slate's ranker inputs must be a list of RankerInput, got {inputs!r}")
+    for row in inputs:
+        if not isinstance(row, RankerInput):
+            raise DataError(f"a slate's ranker inputs are RankerInput rows, got "
+                            f"{type(row).__name__}")
+    served = {r.recommendation_id for r in impressions}
+    strangers = sorted(r.recommendation_id for r in inputs if r.recommendation_id not in served)
+    if strangers:
+        raise DataError(f"ranker inputs must belong to the slate's impressions; "
+                        f"recommendation_ids not in the slate: {strangers}")
+    advertiser = impressions[0].advertiser_id
+    others = sorted({r.advertiser_id for r in inputs} - {advertiser})
+    if others:
+        raise DataError(f"ranker inputs must belong to the slate's advertiser {advertiser}, "
+                        f"got advertiser_ids {others}")
+    twice = sorted(k for k, n in Counter(r.recommendation_id for r in inputs).items() if n > 1)
+    if twice:
+        raise DataError(f"a slate's ranker inputs need distinct recommendation_ids, "
+                        f"repeated: {twice}")
+
+
+def check_record_class(cls: type) -> None:
+    if cls not in TABLES:
+        raise DataError(f"the log holds {', '.join(c.__name__ for c in TABLES)}; got {cls!r}")
+
+
+def check_window(cls: type, since_ms: int, until_ms: int) -> None:
+    """Raise DataError unless `cls` is a logged record class and [since_ms, until_ms) a range of
+    integer epoch milliseconds."""
+    check_record_class(cls)
+    for name, value in (("since_ms", since_ms), ("until_ms", until_ms)):
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+            raise DataError(f"window: {name} must be an integer (UTC epoch ms), got {value!r}")
+    if until_ms < since_ms:
+        raise DataError(f"window: until_ms must be >= since_ms, got [{since_ms}, {until_ms})")
 
 
 def check_event(event: FeedbackEvent) -> None:
@@ -121,14 +176,22 @@ def conflict(record: Record) -> FeedbackConflict:
                             f"content; a retry must resend the same {type(record).__name__}")
 
 
-Batch = list[FeedbackEvent | list[Impression]]
+@dataclass(frozen=True)
+class Slate:
+    """One served slate's rows, appended together."""
+
+    impressions: list[Impression]
+    inputs: list[RankerInput]
+
+
+Batch = list[FeedbackEvent | Slate]
 """What the group committer hands a store: events and slates, in arrival order."""
 
 
 class _Request:
     __slots__ = ("item", "done", "outcome")
 
-    def __init__(self, item: FeedbackEvent | list[Impression]):
+    def __init__(self, item: FeedbackEvent | Slate):
         self.item = item
         self.done = threading.Event()
         self.outcome: object = StorageError("the feedback log writer stopped before committing")
@@ -164,7 +227,7 @@ class GroupCommit:
             self._thread = threading.Thread(target=self._run, name=name, daemon=True)
             self._thread.start()
 
-    def submit(self, item: FeedbackEvent | list[Impression]) -> object:
+    def submit(self, item: FeedbackEvent | Slate) -> object:
         """Commit `item`; returns its outcome once committed, or raises its error."""
         request = _Request(item)
         with self._cv:
@@ -215,27 +278,46 @@ class GroupCommitLog(FeedbackLog):
 
     _committer: GroupCommit
 
-    def append_slate(self, impressions: list[Impression]) -> None:
-        check_slate(impressions)
-        self._committer.submit(list(impressions))
+    def append_slate(self, impressions: list[Impression],
+                     inputs: Sequence[RankerInput] = ()) -> None:
+        check_slate(impressions, inputs)
+        self._committer.submit(Slate(list(impressions), list(inputs)))
 
     def append_feedback(self, event: FeedbackEvent) -> bool:
         check_event(event)
         return self._committer.submit(event)
 
 
-def write_export(root: Root, impressions: Iterable[pa.Table], events: Iterable[pa.Table],
+EXPORT = "feedback"  # the export's folder under a root, replaced whole by each export
+
+
+def default_log_uri(root: Root) -> str:
+    """Where the service keeps its log on one host unless told otherwise: beside the export,
+    never inside it (an export replaces its whole folder)."""
+    return f"sqlite:///{root.join('logs', 'feedback.db')}"
+
+
+def check_export_target(root: Root, store_location: str) -> None:
+    """Refuse an export that would replace the folder holding the live log itself."""
+    target = root.join(EXPORT)
+    if store_location == target or store_location.startswith(target + "/"):
+        raise StorageError(f"the feedback log {store_location} lies inside {target}, which an "
+                           f"export replaces whole; keep the log elsewhere (the default is "
+                           f"{default_log_uri(root)}) or export to another root")
+
+
+def write_export(root: Root, tables: Mapping[type[Record], Iterable[pa.Table]],
                  rows_per_file: int = 1_000_000) -> dict:
-    """Write time-ordered chunks of impressions and events as
-    `<root>/feedback/{impressions,events}/date=YYYY-MM-DD/part-NNNNN.parquet` (UTC day of
-    served_at_ms / occurred_at_ms). Both are staged and published together in one move, replacing
-    a previous export: readers see the old export or the new one, never a part of either.
-    Returns the row counts."""
+    """Write time-ordered chunks of each record class's rows (`tables`: one entry per class of
+    TABLES) as `<root>/feedback/<table>/date=YYYY-MM-DD/part-NNNNN.parquet` (UTC day of the
+    class's TIME). All are staged and published together in one move, replacing a previous
+    export: readers see the old export or the new one, never a part of either. Returns the row
+    counts by table name."""
     counts = {}
     with root.staging("feedback") as staged:
-        for name, cls, chunks in (("impressions", Impression, impressions),
-                                  ("events", FeedbackEvent, events)):
-            base = f"{staged}/feedback/{name}"
+        for cls, name in TABLES.items():
+            chunks = tables[cls]
+            base = f"{staged}/{EXPORT}/{name}"
             root.fs.create_dir(base, recursive=True)
             parts: Counter[str] = Counter()
             counts[name] = 0
@@ -249,5 +331,5 @@ def write_export(root: Root, impressions: Iterable[pa.Table], events: Iterable[p
                                            f"{base}/date={day}/part-{parts[day]:05d}.parquet")
                         parts[day] += 1
                 counts[name] += chunk.num_rows
-        root.publish(staged, ["feedback"], overwrite=True)
+        root.publish(staged, [EXPORT], overwrite=True)
     return counts

@@ -1,6 +1,7 @@
-"""The rows of the feedback log: one `Impression` per served item and one `FeedbackEvent` per
-thing the advertiser did with it (or did not: `ignored`). Pure, validated records with their Arrow
-schemas; the stores that keep them live beside this module.
+"""The rows of the feedback log: one `Impression` per served item, one `FeedbackEvent` per
+thing the advertiser did with it (or did not: `ignored`) and, for a share of the requests, one
+`RankerInput` per served item that the ranker scored (what it saw and said). Pure, validated
+records with their Arrow schemas; the stores that keep them live beside this module.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import ClassVar
 
 import numpy as np
 import pyarrow as pa
+
+import pyarrow.compute as pc
 
 from pipelines.domain.vocabulary import DISMISS_REASONS
 from pipelines.errors import DataError
@@ -60,6 +63,25 @@ def _real(record: object, name: str, low: float = -math.inf, high: float = math.
         raise DataError(f"{type(record).__name__}.{name} must be {accepted}, "
                         f"got {getattr(record, name)!r}")
     object.__setattr__(record, name, value)
+
+
+def _interval(record: object) -> None:
+    """impact_low <= impact_expected <= impact_high (each already checked finite)."""
+    if not record.impact_low <= record.impact_expected <= record.impact_high:
+        raise DataError(f"{type(record).__name__}.impact_low <= impact_expected <= impact_high "
+                        f"must hold, got {record.impact_low!r}, {record.impact_expected!r}, "
+                        f"{record.impact_high!r}")
+
+
+def _blob(record: object, name: str, dtype: str) -> np.ndarray:
+    """Check that the field is bytes holding whole `dtype` values; returns the values."""
+    value = getattr(record, name)
+    size = np.dtype(dtype).itemsize
+    if not isinstance(value, bytes) or len(value) % size:
+        got = f"{len(value)} bytes" if isinstance(value, bytes) else type(value).__name__
+        raise DataError(f"{type(record).__name__}.{name} must be bytes holding whole {dtype} "
+                        f"values ({size} bytes each), got {got}")
+    return np.frombuffer(value, dtype)
 
 
 def _choice(record: object, name: str, allowed: tuple[str, ...]) -> None:
@@ -112,10 +134,7 @@ class Impression:
         _real(self, "p_dismiss", 0.0, 1.0)
         for name in ("impact_expected", "impact_low", "impact_high"):
             _real(self, name)
-        if not self.impact_low <= self.impact_expected <= self.impact_high:
-            raise DataError(f"Impression.impact_low <= impact_expected <= impact_high must hold, "
-                            f"got {self.impact_low!r}, {self.impact_expected!r}, "
-                            f"{self.impact_high!r}")
+        _interval(self)
         if not isinstance(self.degraded, bool | np.bool_):
             raise DataError(f"Impression.degraded must be a bool, got {self.degraded!r}")
         object.__setattr__(self, "degraded", bool(self.degraded))
@@ -160,7 +179,55 @@ class FeedbackEvent:
                             f"got {self.snooze_days!r} with type {self.type!r}")
 
 
-_ARROW = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_()}
+NUMERIC_DTYPE, CATEGORICAL_DTYPE = "<f4", "<i4"  # how RankerInput stores its encoded row
+
+
+@dataclass(frozen=True)
+class RankerInput:
+    """What the ranker saw and said for one served item: the encoded row it scored (exactly as
+    the model got it, for the FeatureSpec of `model_version`) and its calibrated outputs."""
+
+    recommendation_id: str  # primary key: the served item's Impression has the same id
+    advertiser_id: int
+    campaign_id: int
+    item_id: int
+    action_type: str
+    surface: str
+    served_at_ms: int  # UTC epoch milliseconds
+    model_version: str  # the ranker version that scored the row (its FeatureSpec decodes it)
+    numeric: bytes  # float32 little-endian, FeatureSpec.n_numeric values (encode_row)
+    categorical: bytes  # int32 little-endian vocabulary codes, one per FeatureSpec.categorical
+    p_adopt: float  # calibrated
+    p_dismiss: float  # calibrated
+    impact_low: float  # the widened impact interval, conversions over 14 days
+    impact_expected: float
+    impact_high: float
+
+    KEY: ClassVar[str] = "recommendation_id"
+    TIME: ClassVar[str] = "served_at_ms"
+    SCHEMA: ClassVar[pa.Schema]
+
+    def __post_init__(self) -> None:
+        for name in ("recommendation_id", "action_type", "surface", "model_version"):
+            _text(self, name)
+        for name in ("advertiser_id", "campaign_id", "item_id", "served_at_ms"):
+            _integer(self, name)
+        numeric = _blob(self, "numeric", NUMERIC_DTYPE)
+        if not np.isfinite(numeric).all():
+            raise DataError(f"RankerInput.numeric must hold finite values, got "
+                            f"{numeric.tolist()}")
+        codes = _blob(self, "categorical", CATEGORICAL_DTYPE)
+        if (codes < 0).any():
+            raise DataError(f"RankerInput.categorical must hold codes >= 0, got {codes.tolist()}")
+        _real(self, "p_adopt", 0.0, 1.0)
+        _real(self, "p_dismiss", 0.0, 1.0)
+        for name in ("impact_low", "impact_expected", "impact_high"):
+            _real(self, name)
+        _interval(self)
+
+
+_ARROW = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(),
+          "bytes": pa.binary()}
 _OPTIONAL = {"str | None": pa.string(), "int | None": pa.int64()}
 
 
@@ -170,14 +237,14 @@ def _schema(cls: type) -> pa.Schema:
         if f.type in _OPTIONAL:
             out.append(pa.field(f.name, _OPTIONAL[f.type], nullable=True))
         else:
-            out.append(pa.field(f.name, _ARROW[{"str": str, "int": int, "float": float,
-                                                "bool": bool}[f.type]], nullable=False))
+            out.append(pa.field(f.name, _ARROW[f.type], nullable=False))
     return pa.schema(out)
 
 
 Impression.SCHEMA = _schema(Impression)
 FeedbackEvent.SCHEMA = _schema(FeedbackEvent)
-Record = Impression | FeedbackEvent
+RankerInput.SCHEMA = _schema(RankerInput)
+Record = Impression | FeedbackEvent | RankerInput
 
 
 def values(record: Record) -> tuple:
@@ -211,3 +278,54 @@ def from_table(cls: type[Record], table: pa.Table) -> list[Record]:
 def day_strings(epoch_ms: np.ndarray) -> np.ndarray:
     """UTC calendar days (YYYY-MM-DD strings) of epoch milliseconds."""
     return (np.asarray(epoch_ms, dtype=np.int64) // DAY_MS).astype("datetime64[D]").astype(str)
+
+
+def encode_row(numeric: np.ndarray, categorical: np.ndarray) -> tuple[bytes, bytes]:
+    """One encoded ranker row as RankerInput stores it: (numeric as float32 little-endian bytes,
+    categorical codes as int32 little-endian bytes)."""
+    numeric, categorical = np.asarray(numeric), np.asarray(categorical)
+    if numeric.ndim != 1 or categorical.ndim != 1:
+        raise DataError(f"encode_row takes one row: 1-d numeric and categorical arrays, got "
+                        f"shapes {numeric.shape} and {categorical.shape}")
+    if not np.issubdtype(categorical.dtype, np.integer) and categorical.size:
+        raise DataError(f"encode_row: categorical codes must be integers, got "
+                        f"{categorical.dtype}")
+    if categorical.size and (categorical.min() < 0 or categorical.max() > np.iinfo(np.int32).max):
+        raise DataError(f"encode_row: categorical codes must lie in [0, 2**31), got "
+                        f"{categorical.min()}..{categorical.max()}")
+    return (numeric.astype(NUMERIC_DTYPE).tobytes(),
+            categorical.astype(CATEGORICAL_DTYPE).tobytes())
+
+
+def decode(table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+    """The encoded rows of RankerInput rows (a table with their `numeric` and `categorical`
+    columns, e.g. from `FeedbackLog.window(RankerInput, ...)`): (float32 [n, F], int32 [n, C]),
+    in table order, read-only views of the table's buffers. Raises DataError when the rows
+    differ in length (rows of different FeatureSpecs: decode one model version at a time)."""
+    return (_matrix(table, "numeric", NUMERIC_DTYPE).astype(np.float32, copy=False),
+            _matrix(table, "categorical", CATEGORICAL_DTYPE).astype(np.int32, copy=False))
+
+
+def _matrix(table: pa.Table, name: str, dtype: str) -> np.ndarray:
+    if name not in table.column_names:
+        raise DataError(f"decode needs a {name!r} column, got {table.column_names}")
+    column = table.column(name)
+    if column.null_count:
+        raise DataError(f"RankerInput.{name} has {column.null_count} null rows")
+    # one contiguous array with 64-bit offsets: the rows' bytes lie back to back in its buffer
+    chunks = [c.cast(pa.large_binary()) for c in column.chunks]
+    values = pa.concat_arrays(chunks) if chunks else pa.array([], pa.large_binary())
+    n, size = len(values), np.dtype(dtype).itemsize
+    if n == 0:
+        return np.zeros((0, 0), dtype)
+    lengths = pc.binary_length(values).to_numpy()
+    odd = np.flatnonzero(lengths != lengths[0])
+    if len(odd) or lengths[0] % size:
+        at = int(odd[0]) if len(odd) else 0
+        raise DataError(f"RankerInput.{name} rows must hold the same whole number of {dtype} "
+                        f"values: row 0 has {lengths[0]} bytes, row {at} {lengths[at]}")
+    if lengths[0] == 0:
+        return np.zeros((n, 0), dtype)
+    offsets = np.frombuffer(values.buffers()[1], np.int64, count=n + 1, offset=8 * values.offset)
+    data = np.frombuffer(values.buffers()[2], np.uint8)[offsets[0]:offsets[-1]]
+    return data.view(dtype).reshape(n, lengths[0] // size)

@@ -1,6 +1,7 @@
 """The feedback log on one host: SQLite in WAL mode with synchronous=FULL (every commit is
 fsynced before it is acknowledged), the ids as primary keys, and group commit (one writer thread
-per log object writes all pending appends in one transaction).
+per log object writes all pending appends in one transaction). A slate's impressions and ranker
+inputs go in the same transaction.
 
 Several processes may open the same file (SQLite's lock serialises their transactions; each
 waits up to `busy_timeout_s` for it) and any number of threads may share one log object. The
@@ -18,18 +19,23 @@ import pyarrow as pa
 
 from pipelines.errors import StorageError
 from pipelines.feedback.log import (
+    HISTORY,
     Batch,
     GroupCommit,
     GroupCommitLog,
+    Slate,
     TABLES,
+    check_export_target,
+    check_record_class,
+    check_window,
     conflict,
     write_export,
 )
-from pipelines.feedback.records import FeedbackEvent, Impression, Record, values
+from pipelines.feedback.records import FeedbackEvent, Impression, RankerInput, Record, values
 from pipelines.storage.root import Root
 
 _SQL_TYPES = {pa.string(): "TEXT", pa.int64(): "INTEGER", pa.float64(): "REAL",
-              pa.bool_(): "INTEGER"}
+              pa.bool_(): "INTEGER", pa.binary(): "BLOB"}
 
 
 def _ddl(cls: type[Record]) -> list[str]:
@@ -45,10 +51,13 @@ def _ddl(cls: type[Record]) -> list[str]:
             column += f" CHECK ({f.name} IN (0, 1))"
         columns.append(column)
     table = TABLES[cls]
-    return [f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(columns)}) STRICT",
-            # history(): one advertiser's recent rows, for cool-downs and frequency caps
-            f"CREATE INDEX IF NOT EXISTS {table}_by_advertiser ON {table} "
-            f"(advertiser_id, {cls.TIME})"]
+    out = [f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(columns)}) STRICT",
+           # window() and export(): rows in time order, read without sorting
+           f"CREATE INDEX IF NOT EXISTS {table}_by_time ON {table} ({cls.TIME}, {cls.KEY})"]
+    if cls in HISTORY:  # history(): one advertiser's recent rows, for cool-downs and caps
+        out.append(f"CREATE INDEX IF NOT EXISTS {table}_by_advertiser ON {table} "
+                   f"(advertiser_id, {cls.TIME})")
+    return out
 
 
 def _columns(cls: type[Record]) -> str:
@@ -129,6 +138,8 @@ class SqliteFeedbackLog(GroupCommitLog):
 
     def _existing(self, conn: sqlite3.Connection, cls: type[Record],
                   keys: list[str]) -> dict[str, Record]:
+        if not keys:
+            return {}
         rows = conn.execute(f"SELECT {_columns(cls)} FROM {TABLES[cls]} WHERE {cls.KEY} IN "
                             f"({', '.join('?' * len(keys))})", keys).fetchall()
         return {r[0]: _record(cls, r) for r in rows}  # the key is the first column
@@ -139,14 +150,18 @@ class SqliteFeedbackLog(GroupCommitLog):
         old = self._existing(conn, FeedbackEvent, [event.event_id])[event.event_id]
         return False if old == event else conflict(event)
 
-    def _append_slate(self, conn: sqlite3.Connection, slate: list[Impression]) -> object:
-        # checked before writing anything, so a conflicting slate leaves no row behind
-        old = self._existing(conn, Impression, [r.recommendation_id for r in slate])
-        for row in slate:
-            if row.recommendation_id in old and old[row.recommendation_id] != row:
-                return conflict(row)
-        conn.executemany(self._inserts[Impression],
-                         [values(r) for r in slate if r.recommendation_id not in old])
+    def _append_slate(self, conn: sqlite3.Connection, slate: Slate) -> object:
+        # every row is checked before any is written, so a conflicting slate leaves no row behind
+        parts = ((Impression, slate.impressions), (RankerInput, slate.inputs))
+        new = {}
+        for cls, rows in parts:
+            old = self._existing(conn, cls, [r.recommendation_id for r in rows])
+            for row in rows:
+                if row.recommendation_id in old and old[row.recommendation_id] != row:
+                    return conflict(row)
+            new[cls] = [values(r) for r in rows if r.recommendation_id not in old]
+        for cls, rows in new.items():
+            conn.executemany(self._inserts[cls], rows)
         return None
 
     # -- reads ------------------------------------------------------------------------------
@@ -169,30 +184,54 @@ class SqliteFeedbackLog(GroupCommitLog):
                         f"SELECT {_columns(cls)} FROM {TABLES[cls]} WHERE advertiser_id = ? "
                         f"AND {cls.TIME} >= ? ORDER BY {cls.TIME}, {cls.KEY}",
                         (int(advertiser_id), int(since_ms)))]
-                    for cls in TABLES)
+                    for cls in HISTORY)
             finally:
                 conn.execute("COMMIT")
         except sqlite3.Error as e:
             raise StorageError(f"feedback log {self.path}: read failed: {e}") from None
         return out  # type: ignore[return-value]
 
-    def export(self, root: Root) -> dict:
+    def window(self, cls: type[Record], since_ms: int, until_ms: int) -> pa.Table:
+        check_window(cls, since_ms, until_ms)
         conn = self._reader()
         try:
-            conn.execute("BEGIN")  # one snapshot for both tables
+            conn.execute("BEGIN")  # one snapshot across the chunks
             try:
-                return write_export(root, self._chunks(conn, Impression),
-                                    self._chunks(conn, FeedbackEvent))
+                chunks = list(self._chunks(conn, cls, (int(since_ms), int(until_ms))))
+            finally:
+                conn.execute("COMMIT")
+        except sqlite3.Error as e:
+            raise StorageError(f"feedback log {self.path}: read failed: {e}") from None
+        return pa.concat_tables(chunks) if chunks else cls.SCHEMA.empty_table()
+
+    def newest_ms(self, cls: type[Record]) -> int | None:
+        check_record_class(cls)
+        try:  # the by_time index's last entry
+            return self._reader().execute(f"SELECT max({cls.TIME}) FROM {TABLES[cls]}"
+                                          ).fetchone()[0]
+        except sqlite3.Error as e:
+            raise StorageError(f"feedback log {self.path}: read failed: {e}") from None
+
+    def export(self, root: Root) -> dict:
+        check_export_target(root, self.path)
+        conn = self._reader()
+        try:
+            conn.execute("BEGIN")  # one snapshot for every table
+            try:
+                return write_export(root, {cls: self._chunks(conn, cls) for cls in TABLES})
             finally:
                 conn.execute("COMMIT")
         except sqlite3.Error as e:
             raise StorageError(f"feedback log {self.path}: export failed: {e}") from None
 
     @staticmethod
-    def _chunks(conn: sqlite3.Connection, cls: type[Record],
+    def _chunks(conn: sqlite3.Connection, cls: type[Record], between: tuple[int, int] | None = None,
                 rows: int = 200_000) -> Iterator[pa.Table]:
-        cursor = conn.execute(f"SELECT {_columns(cls)} FROM {TABLES[cls]} "
-                              f"ORDER BY {cls.TIME}, {cls.KEY}")
+        """The table's rows in time order (those with time in [since, until) given `between`),
+        as Arrow tables of up to `rows` rows, built column by column."""
+        where = f"WHERE {cls.TIME} >= ? AND {cls.TIME} < ? " if between else ""
+        cursor = conn.execute(f"SELECT {_columns(cls)} FROM {TABLES[cls]} {where}"
+                              f"ORDER BY {cls.TIME}, {cls.KEY}", between or ())
         while chunk := cursor.fetchmany(rows):
             columns = list(zip(*chunk))
             yield pa.table({f.name: (pa.array(col, pa.int64()).cast(pa.bool_())

@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import torch
 
 from pipelines.models import features
-from pipelines.models.calibration import Isotonic
-from pipelines.models.ranker import MultiTaskRanker
+from pipelines.models.calibration import Isotonic, widen
+from pipelines.models.ranker import MultiTaskRanker, unsquash
 from pipelines.registry.store import RegistryError
 
 CONTEXT_EMBEDDINGS = "context_embeddings.parquet"
@@ -55,6 +55,21 @@ class LoadedRanker:
         cal = json.loads(files["calibration.json"])
         self.calibrators = {k: Isotonic(**v) for k, v in cal["probabilities"].items()}
         self.impact_margin = cal["impact_margin"]
+
+    def predict(self, enc: dict[str, np.ndarray], device: torch.device | None = None
+                ) -> dict[str, np.ndarray]:
+        """What the service shows for encoded rows: calibrated adoption and dismissal
+        probabilities and the impact interval (conversions over 14 days: low, median, high)
+        widened by the version's conformal margin. The model must sit on `device`."""
+        t = {k: torch.from_numpy(v).to(device or "cpu") for k, v in enc.items()}
+        with torch.inference_mode():
+            out = self.model(t["numeric"], t["categorical"], t["position"], t["surface"])
+        p_adopt = torch.sigmoid(out["adopt"]).cpu().numpy()
+        p_dismiss = torch.sigmoid(out["dismiss"]).cpu().numpy()
+        impact = widen(unsquash(out["impact"].cpu().numpy().astype(float)), self.impact_margin)
+        return {"p_adopt": self.calibrators["adopt"](p_adopt),
+                "p_dismiss": self.calibrators["dismiss"](p_dismiss),
+                "impact": impact}
 
 
 def retrieval_files(tower: dict, index, context: pd.DataFrame) -> dict[str, bytes]:

@@ -4,12 +4,16 @@ products' state (pipelines.world.state), and where each advertiser's rows lie.""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from pipelines.world import population
 from pipelines.world.effects import AccountFlags
 from pipelines.world.state import AdvertiserState, CampaignState, Products
+
+if TYPE_CHECKING:
+    from pipelines.world.simulate import WorldSpec
 
 
 @dataclass
@@ -27,11 +31,13 @@ class Block:
     prod_count: np.ndarray
 
     @classmethod
-    def populate(cls, seed: int, advertiser_ids: np.ndarray) -> "Block":
-        """The block of `advertiser_ids` as the world starts, drawn from the seed."""
-        adv = population.advertisers(seed, advertiser_ids)
-        cs = population.campaigns(seed, adv)
-        products = population.products(seed, adv)
+    def populate(cls, spec: WorldSpec, advertiser_ids: np.ndarray) -> "Block":
+        """The block of `advertiser_ids` as the world starts, drawn from the seed (accounts that
+        open later are there already, their campaigns waiting)."""
+        adv = population.advertisers(spec.seed, advertiser_ids, spec.days, spec.signup_share,
+                                     spec.shocks)
+        cs = population.campaigns(spec.seed, adv)
+        products = population.products(spec.seed, adv)
         rows = np.arange(len(adv))
         return cls(adv, cs, products,
                    np.searchsorted(cs.adv, rows), np.bincount(cs.adv, minlength=len(adv)),

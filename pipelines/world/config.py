@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pipelines.storage.root import default_root
+from pipelines.world.shocks import Shock, SignupMixShock
 
 # advertisers, days
 SCALES: dict[str, tuple[int, int]] = {
@@ -20,7 +21,8 @@ BLOCK_SIZE = 250  # advertisers per output part; fixed, so output never depends 
 
 
 class WorldConfig(BaseModel):
-    """How big a world to generate, from which seed, and where to write it."""
+    """How big a world to generate, from which seed, what it goes through (sign-ups, shocks)
+    and where to write it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -33,12 +35,29 @@ class WorldConfig(BaseModel):
     advertisers: int | None = Field(None, ge=1, description="Override the scale's advertisers.")
     days: int | None = Field(None, ge=1, le=730, description="Override the scale's days.")
     overwrite: bool = Field(False, description="Replace a world already under the root.")
+    signup_share: float = Field(
+        0.0, ge=0, lt=1, description="Share of the advertisers whose account opens during the "
+        "history, on a day drawn uniformly over it (0: every account exists before it).")
+    shocks: tuple[Shock, ...] = Field(
+        (), description="Shocks applied from a day of the history on (pipelines.world.shocks).")
 
     @model_validator(mode="after")
     def _history_fits(self) -> "WorldConfig":
         end = self.start_date + dt.timedelta(days=self.n_days)
         if end.year > 9000:
             raise ValueError("start_date + days runs past the calendar")
+        return self
+
+    @model_validator(mode="after")
+    def _shocks_fit(self) -> "WorldConfig":
+        for s in self.shocks:
+            day = s.start_day(self.start_date)
+            if not 0 <= day < self.n_days:
+                raise ValueError(f"the {s.kind} shock's from_day {s.from_day} is outside the "
+                                 f"{self.n_days}-day history from {self.start_date}")
+            if isinstance(s, SignupMixShock) and self.signup_share == 0:
+                raise ValueError("a signup_mix shock needs accounts that open during the "
+                                 "history: set signup_share > 0")
         return self
 
     @property

@@ -11,6 +11,7 @@ import numpy as np
 from pipelines.domain.vocabulary import TRACKING_LEVELS
 from pipelines.world import performance
 from pipelines.world import random as wr
+from pipelines.world import shocks
 from pipelines.world.block import Block
 from pipelines.world.state import CampaignState
 
@@ -63,6 +64,8 @@ def deliver(block: Block, spec: WorldSpec, windows: RollingWindows, day: int,
     capture = np.where(cs.tracking == 2, 1.0, performance.PIXEL_CAPTURE)
     reported = np.minimum(wr.poisson(wr.uniform(seed, "perf.conv", *key), true_conv * capture),
                           clicks)
+    reported = np.where(shocks.tracking_lost(spec.shocks, seed, cs.advertiser_id, day), 0,
+                        reported)
     value = reported * block.adv.value_per_conversion[cs.adv] * np.exp(
         0.3 * wr.normal(seed, "perf.value", *key) - 0.045)
     tracked = cs.tracking > 0

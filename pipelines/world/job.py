@@ -24,7 +24,8 @@ from pipelines.world.config import BLOCK_SIZE, WorldConfig
 from pipelines.world.market import market_table
 from pipelines.world.policies import LoggingPolicy
 from pipelines.world.schema import TABLES, TRUTH
-from pipelines.world.simulate import simulate_block, world_spec
+from pipelines.world.shocks import describe
+from pipelines.world.simulate import WorldSpec, simulate_block, world_spec
 
 OUTPUTS = ["raw", "truth"]
 MANIFEST = "raw/_world.json"
@@ -34,11 +35,22 @@ def _part(block: int) -> str:
     return f"part-{block:05d}.parquet"
 
 
+def spec_of(cfg: WorldConfig) -> WorldSpec:
+    """The world `cfg` describes, as every block rebuilds it."""
+    return world_spec(cfg.seed, cfg.start_date, cfg.n_days, cfg.signup_share, cfg.shocks)
+
+
+def shock_entries(spec: WorldSpec) -> list[dict]:
+    """The manifest's record of the shocks applied: each one's fields, its day and its date."""
+    return [{**s.model_dump(mode="json"), "from_date": spec.market.date(s.from_day).isoformat()}
+            for s in spec.shocks]
+
+
 def _write_block(config: dict, block: int, staged: str) -> dict:
     """Simulate one block and write its part files; returns its row counts and totals."""
     cfg = WorldConfig(**config)
     root = Root(cfg.root)
-    spec = world_spec(cfg.seed, cfg.start_date, cfg.n_days)
+    spec = spec_of(cfg)
     ids = np.arange(block * BLOCK_SIZE, min((block + 1) * BLOCK_SIZE, cfg.n_advertisers))
     out = simulate_block(spec, ids, LoggingPolicy())
     rows = {}
@@ -65,7 +77,7 @@ def generate(cfg: WorldConfig, show_progress: bool = True) -> dict:
     started = time.time()
     ensure_ray()
     with root.staging("world") as staged:
-        spec = world_spec(cfg.seed, cfg.start_date, cfg.n_days)
+        spec = spec_of(cfg)
         root.write_parquet(market_table(spec.market), f"{staged}/raw/market/{_part(0)}")
         catalog = global_catalog(spec.keywords, spec.interests)
         root.write_parquet(catalog, f"{staged}/raw/catalog/part-global.parquet")
@@ -90,6 +102,7 @@ def generate(cfg: WorldConfig, show_progress: bool = True) -> dict:
             "days": cfg.n_days, "start_date": cfg.start_date.isoformat(),
             "block_size": BLOCK_SIZE, "blocks": cfg.n_blocks, "rows": rows,
             "logging_policy": LoggingPolicy().name,
+            "signup_share": cfg.signup_share, "shocks": shock_entries(spec),
         }
         with root.fs.open_output_stream(f"{staged}/{MANIFEST}") as f:
             f.write(json.dumps(manifest, indent=2, sort_keys=True).encode())
@@ -110,4 +123,5 @@ def render(manifest: dict) -> str:
     """`guidance world generate`'s line for people: how long it took and the main row counts."""
     rows = ", ".join(f"{k} {v:,}" for k, v in manifest["rows"].items()
                      if k in ("advertisers", "campaigns", "daily_performance", "impressions"))
-    return f"world written in {manifest['seconds']} s: {rows}"
+    shocks = "".join(f"\nshock: {describe(s)}" for s in manifest.get("shocks", []))
+    return f"world written in {manifest['seconds']} s: {rows}{shocks}"

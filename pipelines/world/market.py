@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from pipelines.domain.vocabulary import COUNTRIES, VERTICALS
 from pipelines.world import random as wr
+from pipelines.world import shocks as world_shocks
 from pipelines.world.calibration import COUNTRY_PRICE
 from pipelines.world.entities import VERTICAL_PEAK_DOY, TrendEntities
 
@@ -90,8 +91,9 @@ def _trending(ents: TrendEntities, trend: np.ndarray, n_verticals: int) -> np.nd
 
 
 def build_market(seed: int, start: dt.date, days: int, keywords: TrendEntities,
-                 interests: TrendEntities) -> Market:
-    """The whole market for the world's date range (pure in seed and dates)."""
+                 interests: TrendEntities, shocks: tuple[world_shocks.Shock, ...] = ()) -> Market:
+    """The whole market for the world's date range (pure in seed, dates and the market shocks,
+    resolved to day indices)."""
     dates = [start + dt.timedelta(days=d) for d in range(days)]
     doy = np.array([d.timetuple().tm_yday for d in dates], dtype=float)
     nv, nc = len(VERTICALS), len(COUNTRIES)
@@ -103,14 +105,17 @@ def build_market(seed: int, start: dt.date, days: int, keywords: TrendEntities,
     dist = np.minimum(dist, 365 - dist)
     season = 1.0 + 0.25 * np.cos(np.pi * dist / 365)
     v_idx, c_idx, d_idx = np.meshgrid(np.arange(nv), np.arange(nc), np.arange(days), indexing="ij")
-    shocks = 0.03 * wr.normal(seed, "market.shock", v_idx, c_idx, d_idx)
-    wobble = np.zeros_like(shocks)
+    noise = 0.03 * wr.normal(seed, "market.shock", v_idx, c_idx, d_idx)
+    wobble = np.zeros_like(noise)
     for d in range(days):
-        wobble[:, :, d] = (0.8 * wobble[:, :, d - 1] if d else 0.0) + shocks[:, :, d]
+        wobble[:, :, d] = (0.8 * wobble[:, :, d - 1] if d else 0.0) + noise[:, :, d]
     country_holiday = np.where(np.array(COUNTRIES) == "US", 1.0, 0.7)[None, :, None]
     price = (1 + (price_h[None, None, :] - 1) * country_holiday) * np.exp(wobble)
     price = price * COUNTRY_PRICE[None, :, None]
     search_price = (1 + 0.5 * (price / COUNTRY_PRICE[None, :, None] - 1)) * COUNTRY_PRICE[None, :, None]
+    # a market shock moves CPM and CPC alike, after search's half-swing of the seasons
+    shocked = world_shocks.price_factor(shocks, days)[:, None, :]
+    price, search_price = price * shocked, search_price * shocked
     demand = (season[:, None, :] * (1 + (demand_h[:, None, :] - 1) * country_holiday)
               * np.exp(0.5 * wobble))
     kw_trend = keywords.trend(doy)

@@ -8,6 +8,7 @@ from pipelines.domain.actions import ACTION_TYPES
 from pipelines.domain.catalog import PRODUCT_ID_BASE
 from pipelines.domain.vocabulary import CATEGORIES, VERTICALS
 from pipelines.world import random as wr
+from pipelines.world import shocks as world_shocks
 from pipelines.world.calibration import (
     CATALOG_VERTICALS, CHANNEL_SHARE, COUNTRY_PRICE, COUNTRY_SHARE, OBJECTIVE_SHARE,
     TIER_BUDGET_MEDIAN, TIER_CAMPAIGNS, TIER_MANAGED, TIER_SHARE, VALUE_OVER_SEARCH_CPA,
@@ -28,15 +29,22 @@ def shared_tastes(seed: int) -> tuple[np.ndarray, np.ndarray]:
     return 0.6 * wr.normal(seed, "taste.vertical", v, c), 0.4 * wr.normal(seed, "taste.tier", t, c2)
 
 
-def advertisers(seed: int, ids: np.ndarray) -> AdvertiserState:
-    """Advertisers with the given global ids."""
+def advertisers(seed: int, ids: np.ndarray, days: int = 0, signup_share: float = 0.0,
+                shocks: tuple[world_shocks.Shock, ...] = ()) -> AdvertiserState:
+    """Advertisers with the given global ids. A `signup_share` of them open their account during
+    the `days` of the history (on day −tenure: their tenure at its start is ≤ 0), in the mix the
+    sign-up shocks (resolved to day indices) give from their day on."""
     u = lambda name, *k: wr.uniform(seed, f"adv.{name}", ids, *k)  # noqa: E731
     n = lambda name, *k: wr.normal(seed, f"adv.{name}", ids, *k)  # noqa: E731
-    vertical = wr.choice(u("vertical"), np.tile(VERTICAL_SHARE, (len(ids), 1)))
-    country = wr.choice(u("country"), np.tile(COUNTRY_SHARE, (len(ids), 1)))
-    tier = wr.choice(u("tier"), np.tile(TIER_SHARE, (len(ids), 1)))
+    opens_on = np.where(u("signup") < signup_share, np.floor(u("signup_day") * days), -1
+                        ).astype(np.int64)
+    mix = lambda dim, base: world_shocks.signup_shares(shocks, dim, base, opens_on)  # noqa: E731
+    vertical = wr.choice(u("vertical"), mix("vertical", VERTICAL_SHARE))
+    country = wr.choice(u("country"), mix("country", COUNTRY_SHARE))
+    tier = wr.choice(u("tier"), mix("tier", TIER_SHARE))
     managed = u("managed") < TIER_MANAGED[tier]
     tenure = (14 + np.array([500.0, 1100.0, 1800.0])[tier] * -np.log(u("tenure"))).astype(np.int64)
+    tenure = np.where(opens_on >= 0, -opens_on, tenure)
     vert_taste, tier_taste = shared_tastes(seed)
     cats = np.arange(len(CATEGORIES))[None, :]
     taste = vert_taste[vertical] + tier_taste[tier] + 0.8 * wr.normal(
@@ -66,8 +74,20 @@ def advertisers(seed: int, ids: np.ndarray) -> AdvertiserState:
     )
 
 
+def _starts_active(seed: int, campaign_id: np.ndarray) -> np.ndarray:
+    """Whether a campaign is live when its account is (the rest start paused)."""
+    return wr.uniform(seed, "cmp.active", campaign_id) >= 0.12
+
+
+def launched(seed: int, adv: AdvertiserState, cs: CampaignState, day: int) -> np.ndarray:
+    """Rows of the campaigns that go live on `day` because their account opens that day."""
+    opens = (adv.tenure_days == -day) & ~adv.churned
+    return np.flatnonzero(opens[cs.adv] & _starts_active(seed, cs.campaign_id))
+
+
 def campaigns(seed: int, adv: AdvertiserState) -> CampaignState:
-    """Each advertiser's campaigns at the world's start."""
+    """Each advertiser's campaigns at the world's start: those of accounts that open later are
+    created on their opening day and wait, paused, until then."""
     lo = np.array([r[0] for r in TIER_CAMPAIGNS])[adv.tier]
     hi = np.array([r[1] for r in TIER_CAMPAIGNS])[adv.tier]
     counts = lo + (wr.uniform(seed, "adv.n_campaigns", adv.advertiser_id) * (hi - lo + 1)).astype(int)
@@ -82,7 +102,8 @@ def campaigns(seed: int, adv: AdvertiserState) -> CampaignState:
     breadth = 0.1 + 0.9 * u("breadth") ** 1.3
     ratio = np.exp(-0.35 + 0.65 * n("demand"))  # unconstrained demand / budget
     tracking = np.where(u("tracking") < 0.38, 0, np.where(u("capi") < 0.3, 2, 1))
-    active = (u("active") >= 0.12) & ~adv.churned[rows]
+    opens_later = adv.tenure_days[rows] <= 0  # on day -tenure of the history
+    active = _starts_active(seed, cid) & ~adv.churned[rows] & ~opens_later
     return CampaignState(
         campaign_id=cid.astype(np.int64),
         advertiser_id=adv.advertiser_id[rows],
@@ -91,12 +112,14 @@ def campaigns(seed: int, adv: AdvertiserState) -> CampaignState:
         country=adv.country[rows],
         channel=wr.choice(u("channel"), np.tile(CHANNEL_SHARE, (c, 1))),
         objective=wr.choice(u("objective"), np.tile(OBJECTIVE_SHARE, (c, 1))),
-        created_day=-(u("age") * np.minimum(adv.tenure_days[rows], 720)).astype(np.int64),
+        created_day=np.where(opens_later, -adv.tenure_days[rows],
+                             -(u("age") * np.minimum(adv.tenure_days[rows], 720))
+                             ).astype(np.int64),
         budget=budget,
         auto=u("auto") < 0.68,
         breadth=breadth,
         creative_count=1 + wr.poisson(u("creatives"), 1.5),
-        creative_age=np.floor(45 * u("creative_age")),
+        creative_age=np.where(opens_later, 0.0, np.floor(45 * u("creative_age"))),
         tracking=tracking,
         active=active,
         disapproved=np.zeros(c),

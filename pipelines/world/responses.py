@@ -61,7 +61,7 @@ def truth(block: Block, spec: WorldSpec, shown_items: ShownItems, day: int, c: C
     adv, a = block.adv, cs.adv
     eff = oracle.expected_effect(cs, block.account_flags().take(c.crow), c.action, c.param,
                                  c.entity_match, c.entity_strength,
-                                 adv.value_per_conversion[a], spec.market, day)
+                                 adv.value_per_conversion[a], spec.market_known_on(day), day)
     rel = oracle.relative_profit(eff)
     cost_share = oracle.chosen_cost_share(eff, c.action)
     nag = shown_items.nag(cs.campaign_id, c.item_id, day)

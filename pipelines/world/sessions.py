@@ -37,7 +37,7 @@ def visits(adv: AdvertiserState, spec: WorldSpec, day: int) -> dict[str, np.ndar
     """Block-local advertiser rows with a session on each surface today."""
     ids, seed = adv.advertiser_id, spec.seed
     weekday = spec.market.date(day).weekday() < 5
-    alive = ~adv.churned
+    alive = adv.alive(day)
     manager = alive & (wr.uniform(seed, "visit.manager", ids, day)
                        < adv.responsiveness * (1.0 if weekday else 0.4))
     assistant = manager & (wr.uniform(seed, "visit.assistant", ids, day) < 0.3)

@@ -10,7 +10,7 @@ campaign delivers the day's ads (delivery). The recorder collects the tables (re
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Callable
 
@@ -23,6 +23,7 @@ from pipelines.world.market import Market, build_market
 from pipelines.world.platform_log import PlatformLog
 from pipelines.world.policies import Policy
 from pipelines.world.recording import BlockOutput, Recorder
+from pipelines.world.shocks import MarketShock, Shock, resolve
 
 WARMUP_DAYS = 30  # days run before the world's start so rolling windows are full on day 0
 
@@ -37,6 +38,15 @@ class WorldSpec:
     keywords: TrendEntities
     interests: TrendEntities
     market: Market
+    signup_share: float = 0.0  # share of advertisers whose account opens during the history
+    shocks: tuple[Shock, ...] = ()  # from_day resolved to day indices
+    # the market as known the day before each market shock, by that day: a shock is a surprise
+    surprises: dict[int, Market] = field(default_factory=dict)
+
+    def market_known_on(self, day: int) -> Market:
+        """The market as advertisers know it on `day`, to judge guidance whose effect starts
+        tomorrow: tomorrow's prices, but no market shock before its day."""
+        return self.surprises.get(day, self.market)
 
     def timestamp(self, day: int, hours: np.ndarray) -> np.ndarray:
         """The UTC time `hours` into world day `day`, as datetime64[s]."""
@@ -44,10 +54,17 @@ class WorldSpec:
         return base + (np.asarray(hours) * 3600).astype("timedelta64[s]")
 
 
-def world_spec(seed: int, start: dt.date, days: int) -> WorldSpec:
-    """The world of `seed` over `days` days from `start`: its trending entities and market."""
+def world_spec(seed: int, start: dt.date, days: int, signup_share: float = 0.0,
+               shocks: tuple[Shock, ...] = ()) -> WorldSpec:
+    """The world of `seed` over `days` days from `start`: its trending entities and market, the
+    share of accounts that open during it, and the shocks it goes through."""
     kw, it = keywords(seed), interests(seed)
-    return WorldSpec(seed, start, days, kw, it, build_market(seed, start, days, kw, it))
+    shocks = resolve(tuple(shocks), start)
+    surprises = {s.from_day - 1: build_market(seed, start, days, kw, it, tuple(
+                     o for o in shocks if o.from_day < s.from_day))
+                 for s in shocks if isinstance(s, MarketShock) and s.from_day > 0}
+    return WorldSpec(seed, start, days, kw, it, build_market(seed, start, days, kw, it, shocks),
+                     signup_share, shocks, surprises)
 
 
 class BlockSimulation:
@@ -55,7 +72,7 @@ class BlockSimulation:
 
     def __init__(self, spec: WorldSpec, advertiser_ids: np.ndarray, policy: Policy):
         self.spec, self.policy = spec, policy
-        self.block = Block.populate(spec.seed, advertiser_ids)
+        self.block = Block.populate(spec, advertiser_ids)
         self.windows = delivery.RollingWindows(len(self.block.cs))
         self.adoptions = responses.PendingAdoptions()
         self.shown_items = responses.ShownItems()  # the advertisers' memory

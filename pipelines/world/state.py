@@ -68,7 +68,7 @@ class AdvertiserState:
     country: np.ndarray
     tier: np.ndarray
     managed: np.ndarray
-    tenure_days: np.ndarray  # at the world's start
+    tenure_days: np.ndarray  # at the world's start; ≤ 0: the account opens on day -tenure_days
     notifications_opt_in: np.ndarray
     has_catalog: np.ndarray
     # hidden traits
@@ -82,6 +82,10 @@ class AdvertiserState:
     payment_issue: np.ndarray
     feed_errors: np.ndarray
     churned: np.ndarray
+
+    def alive(self, day: int) -> np.ndarray:
+        """Accounts open on world day `day`: signed up by then and not churned."""
+        return ~self.churned & (self.tenure_days + day >= 0)
 
     def __len__(self) -> int:
         return len(self.advertiser_id)

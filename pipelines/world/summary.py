@@ -14,6 +14,7 @@ import pyarrow.dataset as pads
 from pipelines.storage.root import Root
 from pipelines.world.job import read_manifest
 from pipelines.world.market import black_friday
+from pipelines.world.shocks import describe
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,8 @@ def render(summary: dict) -> str:
     """The summary as a short table for people."""
     man = summary["manifest"]
     lines = [f"world seed={man['seed']} scale={man['scale']} advertisers={man['advertisers']:,} "
-             f"days={man['days']} from {man['start_date']}", "",
+             f"days={man['days']} from {man['start_date']}",
+             *(f"shock: {describe(s)}" for s in man.get("shocks", [])), "",
              f"{'table':<20}{'rows':>12}"]
     lines += [f"{k:<20}{v:>12,}" for k, v in man["rows"].items()]
     lines += ["", f"{'metric':<34}{'ours':>10}  {'target':<17}{'':>4}  source"]

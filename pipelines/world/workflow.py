@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pipelines.domain.actions import ACTION_INDEX
+from pipelines.world import population
 from pipelines.world import random as wr
 from pipelines.world.block import Block
 
@@ -22,8 +23,10 @@ PAGE_PROBS = np.array([0.25, 0.22, 0.14, 0.08, 0.08, 0.05, 0.10, 0.08])
 
 def account_activity(block: Block, spec: WorldSpec, day: int,
                      visiting: np.ndarray) -> dict[str, np.ndarray] | None:
-    """Trouble for the day, then the own edits of the advertisers `visiting` Ads Manager
-    (block-local advertiser rows); returns the day's workflow_events rows (None: no visits)."""
+    """Accounts that open today launch their campaigns, trouble comes, then the own edits of
+    the advertisers `visiting` Ads Manager (block-local advertiser rows); returns the day's
+    workflow_events rows (None: no visits)."""
+    block.cs.active[population.launched(spec.seed, block.adv, block.cs, day)] = True
     _account_trouble(block, spec.seed, day)
     edits = _own_edits(block, spec.seed, day, visiting)
     return _session_events(block, spec, day, visiting, edits)
@@ -33,7 +36,7 @@ def _account_trouble(block: Block, seed: int, day: int) -> None:
     """Payment issues and feed errors come and go, ads get disapproved and fixed, accounts
     churn (more readily the less patience they have left with guidance)."""
     adv, cs, ids, cid = block.adv, block.cs, block.adv.advertiser_id, block.cs.campaign_id
-    alive = ~adv.churned
+    alive = adv.alive(day)
     new_payment = alive & ~adv.payment_issue & (wr.uniform(seed, "acct.payment", ids, day) < 0.002)
     adv.payment_issue = (adv.payment_issue
                          & (wr.uniform(seed, "acct.payment_fix", ids, day) >= 0.08)) | new_payment

@@ -3,14 +3,24 @@
 import pytest
 import ray
 
+from serving.client import free_port
+
 
 @pytest.fixture(scope="session", autouse=True)
 def ray_cluster():
     if not ray.is_initialized():
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-                 configure_logging=False)
+                 configure_logging=False, _metrics_export_port=free_port())
     yield
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def metrics_port(ray_cluster) -> int:
+    """The port of the shared cluster's Prometheus endpoint (http://127.0.0.1:P/metrics)."""
+    from serving.run import metrics_port
+
+    return metrics_port()
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ finds it, and again after that replica is killed.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import threading
@@ -15,14 +16,22 @@ import time
 import uuid
 
 import grpc
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
+import torch
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from ray import serve
 from typer.testing import CliRunner
 
 from cli.main import app as cli
+from pipelines.context.online import campaign_context
+from pipelines.domain.vocabulary import SURFACE_INDEX
+from pipelines.feedback import Impression, RankerInput
 from pipelines.feedback.log import open_log
+from pipelines.feedback.records import decode, from_table
 from pipelines.promotion.promote import PromoteConfig, promote
 from pipelines.registry import store
 from pipelines.storage.root import Root
@@ -32,7 +41,9 @@ from serving.client import free_port
 from serving.config import ServeConfig
 from serving.gen.guidance.v1 import guidance_pb2 as pb
 from serving.gen.guidance.v1 import guidance_pb2_grpc as pb_grpc
+from serving.ranker import RankerCore, SnapshotMismatch
 from serving.run import watch_step
+from serving.service import GuidanceService
 from tests.integration.load import clients
 
 DIRECT = os.environ.get("RAY_SERVE_THROUGHPUT_OPTIMIZED") == "1"
@@ -317,6 +328,109 @@ def test_cli_recommend(service):
                                    "--token", "nope"])
     assert bad.exit_code == 2 and "UNAUTHENTICATED" in bad.output
     assert len(bad.output.strip().splitlines()) == 1
+
+
+def _logged_inputs(log, recommendation_ids: list[str]) -> pa.Table:
+    table = log.window(RankerInput, 0, 2**62)
+    return table.filter(pc.is_in(table["recommendation_id"], pa.array(recommendation_ids)))
+
+
+def _loaded_core(root: Root, version: str) -> RankerCore:
+    threads = torch.get_num_threads()  # a CPU RankerCore pins torch to one thread
+    try:
+        meta, files = store.load(root, version)
+        return RankerCore(version, files, campaign_context(root, meta["snapshot"]))
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_the_ranker_deployment_s_inputs_are_logged_beside_the_slate(service):
+    r = _recommend(service, service["ids"][20], max_items=4)
+    assert r.items and not r.degraded
+    ids = [item.recommendation_id for item in r.items]
+    log = open_log(service["cfg"].log_uri())
+    table = _logged_inputs(log, ids)
+    inputs = {x.recommendation_id: x for x in from_table(RankerInput, table)}
+    assert sorted(inputs) == sorted(ids)
+    for item in r.items:
+        imp, got = log.impression(item.recommendation_id), inputs[item.recommendation_id]
+        assert got.model_version == r.model_version == imp.model_version
+        for name in ("advertiser_id", "campaign_id", "item_id", "action_type", "surface",
+                     "served_at_ms", "p_adopt", "p_dismiss", "impact_low", "impact_expected",
+                     "impact_high"):
+            assert getattr(got, name) == getattr(imp, name), name
+        assert got.p_adopt == pytest.approx(item.adoption_probability)
+    # the logged rows are what the model was given: run again, they give the served numbers,
+    core = _loaded_core(service["root"], r.model_version)
+    numeric, categorical = decode(table)
+    assert numeric.shape[1] == core.loaded.spec.n_numeric
+    out = core.forward({"numeric": numeric.copy(), "categorical": categorical.astype(np.int64),
+                        "position": np.zeros(len(table), np.int64),
+                        "surface": np.array([SURFACE_INDEX[s] for s in
+                                             table["surface"].to_pylist()], np.int64)})
+    np.testing.assert_allclose(out["p_adopt"], table["p_adopt"].to_numpy(), rtol=1e-5)
+    np.testing.assert_allclose(out["p_dismiss"], table["p_dismiss"].to_numpy(), rtol=1e-5)
+    np.testing.assert_allclose(out["impact"][:, 1], table["impact_expected"].to_numpy(),
+                               rtol=1e-5)
+    # and outside the candidate's own columns they are their campaign's encoded context
+    row = np.searchsorted(core.campaign_ids, table["campaign_id"].to_numpy())
+    own = [j for _, j, flag, *_ in core.encoder.numeric for j in (j, flag) if j is not None]
+    context = np.setdiff1d(np.arange(numeric.shape[1]), own)
+    np.testing.assert_array_equal(numeric[:, context], core.context_numeric[row][:, context])
+    context = np.setdiff1d(np.arange(categorical.shape[1]),
+                           [j for _, j, _ in core.encoder.categorical])
+    np.testing.assert_array_equal(categorical[:, context],
+                                  core.context_categorical[row][:, context])
+
+
+async def _ranker_away(campaign_ids, candidates, *with_inputs):
+    raise SnapshotMismatch("a ranker serving another snapshot")
+
+
+def test_in_process_the_very_vector_is_logged_and_a_share_of_0_logs_none(service, tmp_path):
+    """The local ranker in this process: the logged rows equal RankerCore.inputs of the
+    planned candidates that were served. With ranker_input_share 0, or when the ranker is away
+    and the answer degraded, the impressions are logged and no input."""
+    threads = torch.get_num_threads()
+    adv, logged = service["ids"][21], {}
+    try:
+        for case, share, remote in (("all", 1.0, None), ("none", 0.0, None),
+                                    ("degraded", 1.0, _ranker_away)):
+            cfg = ServeConfig(root=service["root"].uri, ranker="local",
+                              feedback_log=f"sqlite:///{tmp_path}/log-{case}.db",
+                              ranker_input_share=share, degrade_on_ranker_error=False)
+            svc = GuidanceService(cfg, remote)
+            svc.load(service["version"])
+            state = svc.state
+            plan = state.engine.plan(adv, 0, "ads_manager", 4, state.now_ms())
+            result, _ = asyncio.run(svc._slate(state, plan, svc._log_inputs()))
+            ids = [item["recommendation_id"] for item in result["items"]]
+            assert ids and bool(result["degraded"]) == (case == "degraded")
+            assert [r.recommendation_id for r in from_table(
+                Impression, svc.log.window(Impression, 0, 2**62))] == ids
+            logged[case] = (svc, plan, ids, _logged_inputs(svc.log, ids))
+            if case == "all":
+                counts = svc.log.export(Root(str(tmp_path / "export")))
+                assert counts["ranker_inputs"] == len(ids)
+            svc.log.close()
+    finally:
+        torch.set_num_threads(threads)
+    assert logged["none"][3].num_rows == 0 and logged["degraded"][3].num_rows == 0
+    svc, plan, ids, table = logged["all"]
+    assert table["recommendation_id"].to_pylist() == ids  # one time: in key order, = rank order
+    want = svc.state.ranker.inputs(plan.campaign_id, plan.features)
+    scored = svc.state.ranker.forward(want)
+    rows = [int(np.flatnonzero((plan.campaign_id == c) & (plan.item_id == i))[0])
+            for c, i in zip(table["campaign_id"].to_pylist(), table["item_id"].to_pylist())]
+    numeric, categorical = decode(table)
+    np.testing.assert_array_equal(numeric, want["numeric"][rows])
+    np.testing.assert_array_equal(categorical, want["categorical"][rows])
+    np.testing.assert_array_equal(table["p_adopt"].to_numpy(), scored["p_adopt"][rows])
+    np.testing.assert_array_equal(
+        np.c_[table["impact_low"], table["impact_expected"], table["impact_high"]],
+        scored["impact"][rows])
+    exported = Root(str(tmp_path / "export")).read_table("feedback/ranker_inputs")
+    np.testing.assert_array_equal(decode(exported)[0], numeric)
 
 
 def test_exported_log_is_a_table(service):

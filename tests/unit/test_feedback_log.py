@@ -1,5 +1,6 @@
 """The feedback log: records validated at the boundary, idempotent appends, conflicts, history,
-export to partitioned Parquet, concurrency; every behaviour on both stores."""
+export to partitioned Parquet, concurrency; every behaviour on both stores. What is particular
+to the ranker's inputs is in test_ranker_input_log.py."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import pyarrow.fs as pafs
 import pytest
 
 from pipelines.errors import ConfigError, DataError, StorageError
-from pipelines.feedback import FeedbackConflict, FeedbackEvent, Impression, open_log
+from pipelines.feedback import FeedbackConflict, FeedbackEvent, Impression, RankerInput, open_log
 from pipelines.feedback.delta_log import DeltaFeedbackLog
+from pipelines.feedback.log import default_log_uri
+from pipelines.feedback.records import encode_row
 from pipelines.feedback.sqlite_log import SqliteFeedbackLog
 from pipelines.storage.root import Root
 
@@ -40,6 +43,22 @@ def event(eid: str = "e1", **over) -> FeedbackEvent:
 def slate(slate_id: str, advertiser: int, at_ms: int, n: int = 3) -> list[Impression]:
     return [impression(f"{slate_id}-{k}", slate_id=slate_id, advertiser_id=advertiser,
                        position=k + 1, item_id=k, served_at_ms=at_ms) for k in range(n)]
+
+
+def ranker_input(imp: Impression, features: int = 5, codes: int = 2, **over) -> RankerInput:
+    """What the ranker saw and said for `imp`: a row of `features` floats and `codes` codes
+    that differ from item to item."""
+    k = imp.item_id
+    numeric, categorical = encode_row(np.linspace(-1, 1, features, dtype=np.float32) + k,
+                                      np.arange(codes) + k)
+    fields = dict(recommendation_id=imp.recommendation_id, advertiser_id=imp.advertiser_id,
+                  campaign_id=imp.campaign_id, item_id=imp.item_id,
+                  action_type=imp.action_type, surface=imp.surface,
+                  served_at_ms=imp.served_at_ms, model_version=imp.model_version,
+                  numeric=numeric, categorical=categorical, p_adopt=imp.p_adopt,
+                  p_dismiss=imp.p_dismiss, impact_low=imp.impact_low,
+                  impact_expected=imp.impact_expected, impact_high=imp.impact_high)
+    return RankerInput(**{**fields, **over})
 
 
 STORES = ["sqlite", "delta"]
@@ -221,33 +240,39 @@ def _walk(root: Root, base: str) -> list[str]:
 
 
 def test_export_layout_and_round_trip(log, tmp_path):
-    log.append_slate(slate("a", 7, T0 + HOUR))
+    a = slate("a", 7, T0 + HOUR)
+    log.append_slate(a, [ranker_input(r) for r in a[:2]])
     log.append_slate(slate("b", 8, T0 + DAY + HOUR, n=2))
     log.append_feedback(event("e1", occurred_at_ms=T0 + 2 * HOUR))
     log.append_feedback(event("e2", type="dismissed", dismiss_reason="already_done",
                               occurred_at_ms=T0 + DAY + 2 * HOUR))
     root = Root(str(tmp_path / "root"))
-    assert log.export(root) == {"impressions": 5, "events": 2}
+    assert log.export(root) == {"impressions": 5, "events": 2, "ranker_inputs": 2}
     assert _files(root) == ["events/date=2024-06-01/part-00000.parquet",
                             "events/date=2024-06-02/part-00000.parquet",
                             "impressions/date=2024-06-01/part-00000.parquet",
-                            "impressions/date=2024-06-02/part-00000.parquet"]
+                            "impressions/date=2024-06-02/part-00000.parquet",
+                            "ranker_inputs/date=2024-06-01/part-00000.parquet"]
     table = root.read_table("feedback/impressions")
     assert table.num_rows == 5
     assert sorted(table["recommendation_id"].to_pylist()) == ["a-0", "a-1", "a-2", "b-0", "b-1"]
     assert table.schema.field("degraded").type == Impression.SCHEMA.field("degraded").type
     events = root.read_table("feedback/events").sort_by("event_id")
     assert events["dismiss_reason"].to_pylist() == [None, "already_done"]
+    inputs = root.read_table("feedback/ranker_inputs").select(RankerInput.SCHEMA.names)
+    assert inputs.cast(RankerInput.SCHEMA).to_pylist() == [
+        dataclasses.asdict(ranker_input(r)) for r in a[:2]]
     assert not _walk(root, root.join("_staging"))
 
 
 def test_re_export_replaces(log, tmp_path):
     root = Root(str(tmp_path / "root"))
     log.append_slate(slate("a", 7, T0))
-    assert log.export(root) == {"impressions": 3, "events": 0}
-    log.append_slate(slate("b", 7, T0 + 2 * DAY))
+    assert log.export(root) == {"impressions": 3, "events": 0, "ranker_inputs": 0}
+    b = slate("b", 7, T0 + 2 * DAY)
+    log.append_slate(b, [ranker_input(b[0])])
     log.append_feedback(event("e1"))
-    assert log.export(root) == {"impressions": 6, "events": 1}
+    assert log.export(root) == {"impressions": 6, "events": 1, "ranker_inputs": 1}
     assert root.read_table("feedback/impressions").num_rows == 6
     assert "impressions/date=2024-06-03/part-00000.parquet" in _files(root)
 
@@ -279,11 +304,13 @@ def test_both_stores_export_the_same_tables(tmp_path):
     tables = {}
     for store in STORES:
         with open_log(uri_of(store, tmp_path)) as log:
-            log.append_slate(slate("a", 7, T0 + HOUR))
+            a = slate("a", 7, T0 + HOUR)
+            log.append_slate(a, [ranker_input(r) for r in a])
             log.append_feedback(event("e1"))
             root = Root(str(tmp_path / f"root-{store}"))
             log.export(root)
-            tables[store] = [root.read_table(f"feedback/{n}") for n in ("impressions", "events")]
+            tables[store] = [root.read_table(f"feedback/{n}")
+                             for n in ("impressions", "events", "ranker_inputs")]
     assert all(s.equals(d) for s, d in zip(tables["sqlite"], tables["delta"]))
 
 
@@ -299,7 +326,8 @@ def test_concurrent_appends_land_exactly_once(log, tmp_path):
                 event(f"t{t}-{k}", advertiser_id=t, occurred_at_ms=T0 + k)))
             if k < shared:  # every thread also sends the same shared events (client retries)
                 results[t].append(log.append_feedback(event(f"shared-{k}", occurred_at_ms=T0)))
-        log.append_slate(slate(f"s{t}", t, T0))
+        rows = slate(f"s{t}", t, T0)
+        log.append_slate(rows, [ranker_input(r) for r in rows[:2]])
 
     pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
     for th in pool:
@@ -308,7 +336,8 @@ def test_concurrent_appends_land_exactly_once(log, tmp_path):
         th.join()
     assert sum(sum(r) for r in results) == threads * per_thread + shared
     counts = log.export(Root(str(tmp_path / "root")))
-    assert counts == {"impressions": threads * 3, "events": threads * per_thread + shared}
+    assert counts == {"impressions": threads * 3, "events": threads * per_thread + shared,
+                      "ranker_inputs": threads * 2}
     events = Root(str(tmp_path / "root")).read_table("feedback/events")
     assert len(set(events["event_id"].to_pylist())) == events.num_rows
 
@@ -336,3 +365,21 @@ def test_a_retry_stamped_later_is_a_duplicate(kind, tmp_path):
         first = event("e-retry", occurred_at_ms=T0)
         assert log.append_feedback(first) is True
         assert log.append_feedback(dataclasses.replace(first, occurred_at_ms=T0 + 9_000)) is False
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_an_export_never_replaces_the_folder_holding_the_live_log(store, tmp_path):
+    """An export replaces <root>/feedback/ whole: a log kept inside it is refused, not deleted."""
+    root = Root(str(tmp_path))
+    uri = (f"sqlite:///{tmp_path}/feedback/log.db" if store == "sqlite"
+           else f"delta://{tmp_path}/feedback/delta")
+    with open_log(uri) as inside:
+        inside.append_slate(slate("a", 7, T0 + HOUR))
+        with pytest.raises(StorageError, match="lies inside .*feedback.*logs/feedback.db"):
+            inside.export(root)
+        assert inside.window(Impression, 0, 2 * T0).num_rows == 3
+    assert default_log_uri(root) == f"sqlite:///{tmp_path}/logs/feedback.db"
+    with open_log(default_log_uri(root)) as beside:
+        beside.append_slate(slate("b", 7, T0 + HOUR))
+        assert beside.export(root)["impressions"] == 3
+        assert beside.window(Impression, 0, 2 * T0).num_rows == 3
