@@ -92,15 +92,14 @@ class Client:
 
 
 def recommend_all(client: Client, advertisers: list[int], surfaces: tuple[str, ...],
-                  threads: int = 4) -> int:
+                  threads: int = 4) -> list[pb.RecommendResponse]:
     """Ask for a slate for every advertiser on every surface, `threads` calls at a time, as a
-    surface's traffic would; returns the number of items served."""
+    surface's traffic would; returns the slates."""
     from concurrent.futures import ThreadPoolExecutor
 
     calls = [(a, s) for a in advertisers for s in surfaces]
     with ThreadPoolExecutor(threads) as pool:
-        slates = pool.map(lambda call: client.recommend(*call), calls)
-        return sum(len(slate.items) for slate in slates)
+        return list(pool.map(lambda call: client.recommend(*call), calls))
 
 
 def as_dict(message) -> dict:

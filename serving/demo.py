@@ -60,7 +60,7 @@ def main() -> None:
         # a day's traffic for the drift monitor: every live account opens the Ads Manager
         started = time.monotonic()
         traffic = Client(address, auth.create(root, "demo traffic", accounts))
-        served = recommend_all(traffic, accounts, ("ads_manager",))
+        served = sum(len(s.items) for s in recommend_all(traffic, accounts, ("ads_manager",)))
         print(f"traffic: {len(accounts):,} Ads Manager requests served {served:,} items in "
               f"{time.monotonic() - started:.0f} s, each logged with what the ranker saw")
     finally:

@@ -84,10 +84,11 @@ def monitor_drift(cfg: DriftConfig, show_progress: bool = True) -> dict:
 def _window(cfg: DriftConfig, log: FeedbackLog, uri: str, since: dt.datetime | None,
             until: dt.datetime | None) -> tuple[int, int]:
     """[since, until) in epoch ms: as given, or the last `cfg.window` (default 7d) of the log,
-    ending at its newest served row."""
+    ending at its newest row (a served slate or a feedback event)."""
     if since is not None:
         return _ms(since), _ms(until)
-    newest = log.newest_ms(Impression)
+    newest = max((t for t in (log.newest_ms(Impression), log.newest_ms(FeedbackEvent))
+                  if t is not None), default=None)
     if newest is None:
         raise NotFoundError(f"the feedback log {uri} holds no served slate yet")
     end = newest + 1
