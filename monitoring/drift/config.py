@@ -7,7 +7,7 @@ import datetime as dt
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pipelines.storage.root import default_root
 
@@ -42,21 +42,14 @@ class KindConfig(BaseModel):
     drift_share: float = Field(0.3, gt=0, le=1, description="Dataset drifted at this share.")
     gate: bool = Field(True, description="Whether this kind's drift fails the job (exit 1).")
 
-    @field_validator("numeric")
-    @classmethod
-    def _numeric_method(cls, v: ColumnTest) -> ColumnTest:
-        if v.method not in NUMERIC_METHODS:
-            raise ValueError(f"numeric method {v.method!r} is not one of "
-                             f"{', '.join(NUMERIC_METHODS)}")
-        return v
-
-    @field_validator("categorical")
-    @classmethod
-    def _categorical_method(cls, v: ColumnTest) -> ColumnTest:
-        if v.method not in CATEGORICAL_METHODS:
-            raise ValueError(f"categorical method {v.method!r} is not one of "
-                             f"{', '.join(CATEGORICAL_METHODS)}")
-        return v
+    @model_validator(mode="after")
+    def _known_methods(self) -> "KindConfig":
+        for name, test, known in (("numeric", self.numeric, NUMERIC_METHODS),
+                                  ("categorical", self.categorical, CATEGORICAL_METHODS)):
+            if test.method not in known:
+                raise ValueError(f"{name} method {test.method!r} is not one of "
+                                 f"{', '.join(known)}")
+        return self
 
 
 def parse_duration(text: str) -> dt.timedelta:

@@ -18,6 +18,7 @@ from pipelines.feedback.log import default_log_uri
 from pipelines.feedback.records import encode_row
 from pipelines.feedback.sqlite_log import SqliteFeedbackLog
 from pipelines.storage.root import Root
+from tests.unit.conftest import STORES, uri_of
 
 T0 = 1_717_200_000_000  # 2024-06-01 00:00 UTC
 HOUR = 3_600_000
@@ -61,22 +62,6 @@ def ranker_input(imp: Impression, features: int = 5, codes: int = 2, **over) -> 
     return RankerInput(**{**fields, **over})
 
 
-STORES = ["sqlite", "delta"]
-
-
-def uri_of(store: str, tmp_path) -> str:
-    return f"sqlite:///{tmp_path}/log.db" if store == "sqlite" else f"delta://{tmp_path}/delta"
-
-
-@pytest.fixture(params=STORES)
-def store_uri(request, tmp_path) -> str:
-    return uri_of(request.param, tmp_path)
-
-
-@pytest.fixture
-def log(store_uri):
-    with open_log(store_uri) as opened:
-        yield opened
 
 
 # -- records -----------------------------------------------------------------------------------

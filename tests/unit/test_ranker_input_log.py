@@ -15,21 +15,8 @@ from pipelines.feedback import FeedbackConflict, FeedbackEvent, Impression, Rank
 from pipelines.feedback import delta_log
 from pipelines.feedback.records import decode, encode_row, from_table
 from tests.unit.test_feedback_log import (
-    DAY, HOUR, T0, event, impression, ranker_input, slate, uri_of,
+    DAY, HOUR, T0, event, impression, ranker_input, slate,
 )
-
-STORES = ["sqlite", "delta"]
-
-
-@pytest.fixture(params=STORES)
-def store_uri(request, tmp_path) -> str:
-    return uri_of(request.param, tmp_path)
-
-
-@pytest.fixture
-def log(store_uri):
-    with open_log(store_uri) as opened:
-        yield opened
 
 
 def served(slate_id: str, at_ms: int, n: int = 3, advertiser: int = 7
