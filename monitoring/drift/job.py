@@ -211,7 +211,8 @@ def render(summary: dict) -> str:
             parts.append(f"{kind} {r['status']}")
     w = summary["window"]
     rows = summary["current"]
-    sampled = f", sampled to {summary['sample_rows']:,} rows" if summary["sampled"] else ""
+    sampled = (f"; each side sampled to at most {summary['sample_rows']:,} rows"
+               if summary["sampled"] else "")
     return (f"{summary['verdict'].upper()}: {'; '.join(parts)} — {rows['ranker_inputs']:,} "
             f"scored items of {summary['model_version']} from {w['since']} to {w['until']}"
             f"{sampled}; report {summary['path']}/index.html")
