@@ -15,6 +15,7 @@ import pandas as pd
 
 from pipelines.domain.actions import CATEGORY_OF
 from pipelines.domain.vocabulary import SURFACES
+from pipelines.errors import DataError
 from pipelines.models.features import FeatureSpec
 
 PREDICTIONS = ("p_adopt", "p_dismiss", "impact_expected")
@@ -34,10 +35,14 @@ OUTCOME_COLUMNS = tuple(outcome_column(s) for s in SURFACES)
 def feature_frame(numeric: np.ndarray, categorical: np.ndarray, spec: FeatureSpec
                   ) -> pd.DataFrame:
     """Named columns of encoded ranker rows (`numeric` [n, spec.n_numeric] with its missing
-    flags last, `categorical` [n, len(spec.categorical)] vocabulary codes)."""
+    flags last, `categorical` [n, len(spec.categorical)] vocabulary codes). Rows of another
+    model's features raise DataError."""
     n_num = len(spec.numeric)
+    if len(numeric) == 0:  # no row: decode cannot tell the width
+        numeric = np.zeros((0, spec.n_numeric), np.float32)
+        categorical = np.zeros((0, len(spec.categorical)), np.int32)
     if numeric.shape[1] != spec.n_numeric or categorical.shape[1] != len(spec.categorical):
-        raise ValueError(f"encoded rows have {numeric.shape[1]} numeric and "
+        raise DataError(f"encoded rows have {numeric.shape[1]} numeric and "
                          f"{categorical.shape[1]} categorical values; the model's features "
                          f"have {spec.n_numeric} and {len(spec.categorical)}")
     values = numeric[:, :n_num].astype(np.float64)

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from monitoring.drift import frames
 from monitoring.drift.compare import MIN_VALUES, compare
 from monitoring.drift.config import DriftConfig, KindConfig, parse_duration
+from pipelines.errors import DataError
 from pipelines.models.features import FeatureSpec
 
 DAY = 86_400_000
@@ -63,8 +64,10 @@ def test_feature_frame_decodes_missing_values_and_vocabulary():
     assert list(df.columns) == ["a", "b", "c"]
     assert np.isnan(df.b[0]) and df.b[1] == 2.0 and df.a.tolist() == [0.5, 1.5]
     assert df.c.tolist() == ["y", frames.UNKNOWN]
-    with pytest.raises(ValueError, match="model's features have 3 and 1"):
+    with pytest.raises(DataError, match="model's features have 3 and 1"):
         frames.feature_frame(numeric[:, :2], categorical, _spec())
+    none = frames.feature_frame(np.zeros((0, 0), np.float32), np.zeros((0, 0)), _spec())
+    assert list(none.columns) == ["a", "b", "c"] and len(none) == 0
 
 
 def test_logged_outcomes_follow_the_training_label():
