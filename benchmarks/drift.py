@@ -6,9 +6,10 @@ largest size.
     .venv/bin/python benchmarks/drift.py [--root .guidance] [--rows 100000 1000000]
                                          [--shifts 0.05 0.1 0.15 0.2 0.3]
 
-The root needs a snapshot and a registered model (`make demo` leaves both). The log is written
-under a temporary folder: its rows are the model's train split resampled with replacement,
-encoded and scored as the service logs them (one row per served item), all served on one day.
+The root (a local folder) needs a snapshot and a registered model (`make demo` leaves both);
+they are copied to a temporary root, which also takes the log and the job's reports. The log's
+rows are the model's train split resampled with replacement, encoded and scored as the service
+logs them (one row per served item), all served on one day.
 Figures: seconds per job run (target: at most 60 s at 1M rows), and the ratio of each size's
 time to the smallest size's, run in the same process (sampling keeps the cost flat).
 """
@@ -16,6 +17,7 @@ time to the smallest size's, run in the same process (sampling keeps the cost fl
 from __future__ import annotations
 
 import argparse
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -97,6 +99,15 @@ def write_log(path: str, version: str, rows: int, shift: tuple[int, float] | Non
     return f"sqlite:///{path}"
 
 
+def scratch_root(root: Root, version: str, tmp: str) -> Root:
+    """A root holding only what the job reads (the registry and the version's snapshot), so
+    the benchmark's reports do not land in the real root's monitoring history."""
+    snapshot = store.load(root, version)[0]["snapshot"]
+    for part in ("registry", f"snapshots/{snapshot}"):
+        shutil.copytree(root.join(part), f"{tmp}/root/{part}")
+    return Root(f"{tmp}/root")
+
+
 def run_job(root: Root, log: str) -> tuple[float, dict]:
     started = time.perf_counter()
     summary = monitor_drift(DriftConfig(root=root.uri, log=log, window="1d"),
@@ -118,14 +129,16 @@ def main() -> None:
           f"ranker inputs per row", flush=True)
     times = {}
     with tempfile.TemporaryDirectory() as tmp:
+        root = scratch_root(root, version, tmp)
         for rows in args.rows:
             log = write_log(f"{tmp}/log-{rows}.db", version, rows, None, enc, scored, df)
             seconds, summary = run_job(root, log)
             times[rows] = seconds
+            target = (f"; target <= {TARGET_S:g} s at 1M rows: "
+                      f"{'met' if seconds <= TARGET_S else 'MISSED'}" if rows == 1_000_000 else "")
             print(f"{rows:>9,} rows: {seconds:6.1f} s ({seconds / times[args.rows[0]]:.2f}x "
                   f"the {args.rows[0]:,}-row run), verdict {summary['verdict']}, sampled "
-                  f"{summary['sampled']} to {summary['sample_rows']:,} rows per side; target "
-                  f"<= {TARGET_S:g} s at 1M: {'met' if seconds <= TARGET_S else 'MISSED'}",
+                  f"{summary['sampled']} to {summary['sample_rows']:,} rows per side{target}",
                   flush=True)
         # detection at the largest size: one feature moved by `shift` of its training std
         # (the ranker's scale is standardised on the train split, so 1.0 = one std)

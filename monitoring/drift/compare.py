@@ -11,7 +11,7 @@ from evidently import DataDefinition, Dataset, Report
 from evidently.metrics import DriftedColumnsCount, ValueDrift
 from evidently.tests import lt
 
-from monitoring.drift.config import KindConfig
+from monitoring.drift.config import KindConfig, severity
 
 MIN_VALUES = 30  # a column with fewer non-missing values on either side is not judged
 # A numeric column with this many distinct reference values or fewer (flags, day counts, a
@@ -31,7 +31,8 @@ class KindResult:
     share: float | None = None  # share of judged columns that drifted
     drift_share: float = 0.0  # the share that makes the dataset drifted
     drifted: list[str] = field(default_factory=list)  # most drifted first
-    columns: dict[str, dict] = field(default_factory=dict)  # column -> score, method, ...
+    # column -> score, method, threshold, drifted, severity (1 at the threshold, config.severity)
+    columns: dict[str, dict] = field(default_factory=dict)
     not_judged: list[str] = field(default_factory=list)
     note: str = ""
 
@@ -113,9 +114,11 @@ def _read(report: dict, tests: dict, result: KindResult) -> None:
         elif status == "FAIL":
             failed.add(params["column"])
     for c, test in tests.items():
-        result.columns[c] = {"score": _finite(scores.get(c)), "method": test.method,
-                             "threshold": test.threshold, "drifted": c in failed}
-    result.drifted = sorted(failed, key=lambda c: -abs(result.columns[c]["score"] or 0))
+        score = _finite(scores.get(c))
+        result.columns[c] = {"score": score, "method": test.method, "threshold": test.threshold,
+                             "drifted": c in failed, "severity": None if score is None
+                             else severity(test.method, score, test.threshold)}
+    result.drifted = sorted(failed, key=lambda c: -(result.columns[c]["severity"] or 0))
     result.status = "drift" if dataset_failed else "ok"
 
 

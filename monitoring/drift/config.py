@@ -16,6 +16,10 @@ NUMERIC_METHODS = ("wasserstein", "ks", "psi", "kl_div", "jensenshannon", "helli
                    "es", "t_test", "mannw", "anderson", "cramer_von_mises", "empirical_mmd")
 CATEGORICAL_METHODS = ("jensenshannon", "psi", "kl_div", "hellinger", "chisquare", "z", "TVD",
                        "g_test", "fisher_exact")
+# tests whose score is a p-value (a column drifts when it is below the threshold); the others
+# score a distance (a column drifts when it reaches the threshold)
+P_VALUE_METHODS = ("ks", "t_test", "mannw", "anderson", "cramer_von_mises", "chisquare", "z",
+                   "g_test", "fisher_exact", "empirical_mmd")
 KINDS = ("features", "predictions", "outcomes", "shown")
 _DURATION = re.compile(r"^(\d+)\s*([dh])$")
 
@@ -50,6 +54,14 @@ class KindConfig(BaseModel):
                 raise ValueError(f"{name} method {test.method!r} is not one of "
                                  f"{', '.join(known)}")
         return self
+
+
+def severity(method: str, score: float, threshold: float) -> float:
+    """How far a column's score is past its threshold, comparable across tests: 1 at the
+    threshold, above 1 when the column drifted."""
+    if method in P_VALUE_METHODS:
+        return threshold / max(score, 1e-300)
+    return score / threshold
 
 
 def parse_duration(text: str) -> dt.timedelta:

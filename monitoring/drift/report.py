@@ -28,17 +28,19 @@ def _kinds_table(summary: dict) -> str:
 
 
 def _scores(kind: str, r: dict) -> go.Figure | None:
-    cols = [(c, v) for c, v in r["columns"].items() if v["score"] is not None]
+    cols = [(c, v) for c, v in r["columns"].items() if v["severity"] is not None]
     if not cols:
         return None
-    cols = sorted(cols, key=lambda cv: -cv[1]["score"] / cv[1]["threshold"])[:TOP_COLUMNS]
+    cols = sorted(cols, key=lambda cv: -cv[1]["severity"])[:TOP_COLUMNS]
     fig = go.Figure(go.Bar(
-        x=[v["score"] / v["threshold"] for _, v in cols], y=[c for c, _ in cols],
+        x=[v["severity"] for _, v in cols], y=[c for c, _ in cols],
         orientation="h", marker_color=["#c0392b" if v["drifted"] else "#7f8c8d" for _, v in cols],
         hovertext=[f"{v['method']} {v['score']:.4g} (threshold {v['threshold']:g})"
                    for _, v in cols]))
     fig.add_vline(x=1.0, line_dash="dash")
-    fig.update_layout(title=f"{kind}: score / threshold, most moved first (1 = threshold)",
+    fig.update_layout(title=f"{kind}: how far past its threshold each column is, most moved "
+                            f"first (1 = the threshold; a distance over it, or the threshold "
+                            f"over a p-value)",
                       height=120 + 18 * len(cols), yaxis={"autorange": "reversed"},
                       margin={"l": 260})
     return fig

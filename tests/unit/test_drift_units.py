@@ -127,3 +127,15 @@ def test_a_nearly_constant_count_is_compared_as_categories():
     assert result.columns["days"]["method"] == "jensenshannon"
     assert result.columns["x"]["method"] == "wasserstein"
     assert result.drifted == []
+
+
+def test_a_p_value_test_ranks_and_drifts_the_other_way_round():
+    """With KS (a p-value: drift below the threshold) the most moved column comes first too."""
+    rng = np.random.default_rng(4)
+    cfg = KindConfig(numeric={"method": "ks", "threshold": 0.05}, drift_share=0.5)
+    ref, cur = _frame(rng, 2000, columns=3), _frame(rng, 2000, shift=0.4, columns=3)
+    cur["x1"] = cur["x1"] + 0.15
+    result, _ = compare("features", ref, cur, cfg)
+    assert result.drifted[:2] == ["x0", "x1"]
+    assert result.columns["x0"]["severity"] > result.columns["x1"]["severity"] > 1
+    assert result.columns["x2"]["severity"] < 1
