@@ -51,16 +51,18 @@ def ranker_error(e: BaseException) -> BaseException:
     return e
 
 
-# How each kind of degraded answer's reason (`_scores`) begins.
-DEGRADED_KINDS = {"ranker slower than": "ranker_timeout", "ranker unavailable": "ranker_unavailable",
-                  "ranker error": "ranker_error"}
+# Each kind of degraded answer and how its reason begins: `_scores` writes the reasons from
+# this table, and the metrics read a reason's kind back through `degraded_kind`.
+DEGRADED_REASONS = {"ranker_timeout": "ranker slower than", "ranker_unavailable":
+                    "ranker unavailable", "ranker_error": "ranker error"}
 BOOK_SURFACE = "sales_workflow"  # the surface a rep's book is planned for
 
 
 def degraded_kind(reason: str) -> str:
     """The kind of a degraded answer's reason (ranker_timeout, ranker_unavailable, ranker_error),
     or "other" for a reason this service does not give."""
-    return next((k for prefix, k in DEGRADED_KINDS.items() if reason.startswith(prefix)), "other")
+    return next((k for k, prefix in DEGRADED_REASONS.items() if reason.startswith(prefix)),
+                "other")
 
 
 def ranker_inputs(impressions: list[Impression], rows: np.ndarray, scores: dict,
@@ -133,17 +135,20 @@ class GuidanceService:
             out = await asyncio.wait_for(self.remote_ranker(*asked), self.cfg.ranking_timeout_s)
             return out, out["version"], ""
         except asyncio.TimeoutError:
-            kind, reason = "ranker_timeout", f"ranker slower than {self.cfg.ranking_timeout_s:g} s"
+            kind = "ranker_timeout"
+            reason = f"{DEGRADED_REASONS[kind]} {self.cfg.ranking_timeout_s:g} s"
         except Exception as e:  # noqa: BLE001  (classified below; a bug is logged, never hidden)
             error = ranker_error(e)
             if isinstance(error, OUTAGES):
-                kind, reason = "ranker_unavailable", f"ranker unavailable ({type(error).__name__})"
+                kind = "ranker_unavailable"
+                reason = f"{DEGRADED_REASONS[kind]} ({type(error).__name__})"
                 log.warning("ranker unavailable, answering degraded: %s: %s",
                             type(error).__name__, error)
             else:
                 if not self.cfg.degrade_on_ranker_error:
                     raise
-                kind, reason = "ranker_error", f"ranker error ({type(error).__name__})"
+                kind = "ranker_error"
+                reason = f"{DEGRADED_REASONS[kind]} ({type(error).__name__})"
                 log.error("ranker raised %s, answering degraded", type(error).__name__,
                           exc_info=error)
         self.degraded[kind] += 1

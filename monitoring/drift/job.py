@@ -15,6 +15,7 @@ import uuid
 from collections import Counter
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from monitoring.drift import frames
@@ -41,19 +42,23 @@ def monitor_drift(cfg: DriftConfig, show_progress: bool = True) -> dict:
     with open_log(cfg.log_uri()) as log:
         since_ms, until_ms = _window(cfg, log, cfg.log_uri(), cfg.since, cfg.until)
         say(f"reading the log from {_iso(since_ms)} to {_iso(until_ms)} ...", flush=True)
-        version = cfg.model_version or _most_served(log, cfg.log_uri(), since_ms, until_ms)
-        spec = FeatureSpec.from_json(store.load(root, version)[1]["features.json"].decode())
-        current, facts = _logged(log, since_ms, until_ms, version, spec, cfg)
+        impressions = log.window(Impression, since_ms, until_ms)
+        version = cfg.model_version or _most_served(impressions, cfg.log_uri(), since_ms,
+                                                    until_ms)
+        meta, files = store.load(root, version)
+        spec = FeatureSpec.from_json(files["features.json"].decode())
+        current, facts = _logged(log, impressions, since_ms, until_ms, version, spec, cfg)
     if cfg.baseline_uri() is None:
         say(f"reference: the train split of {version}'s snapshot ...", flush=True)
-        reference, ref_facts = load_reference(root, version, cfg.sample_rows, cfg.seed)
+        reference, ref_facts = load_reference(root, meta, files, cfg.sample_rows, cfg.seed)
         ref_facts = {"source": "training", **ref_facts}
     else:
         with open_log(cfg.baseline_uri()) as baseline:
             b_since, b_until = _window(cfg, baseline, cfg.baseline_uri(), cfg.baseline_since,
                                        cfg.baseline_until)
             say(f"reference: the log from {_iso(b_since)} to {_iso(b_until)} ...", flush=True)
-            reference, b_facts = _logged(baseline, b_since, b_until, version, spec, cfg)
+            reference, b_facts = _logged(baseline, baseline.window(Impression, b_since, b_until),
+                                         b_since, b_until, version, spec, cfg)
         ref_facts = {"source": "log", "log": cfg.baseline_uri(), "since": _iso(b_since),
                      "until": _iso(b_until), "rows": b_facts["rows"]["ranker_inputs"],
                      "used": len(reference["features"]), "counts": b_facts["counts"]}
@@ -95,21 +100,22 @@ def _window(cfg: DriftConfig, log: FeedbackLog, uri: str, since: dt.datetime | N
     return end - int(parse_duration(cfg.window or "7d").total_seconds() * 1000), end
 
 
-def _most_served(log: FeedbackLog, uri: str, since_ms: int, until_ms: int) -> str:
-    """The model version that served most items in the window."""
-    served = Counter(log.window(Impression, since_ms, until_ms)["model_version"].to_pylist())
+def _most_served(impressions: pa.Table, uri: str, since_ms: int, until_ms: int) -> str:
+    """The model version that served most of the window's `impressions`."""
+    served = Counter(impressions["model_version"].to_pylist())
     if not served:
         raise NotFoundError(f"the feedback log {uri} holds nothing served from "
                             f"{_iso(since_ms)} to {_iso(until_ms)}")
     return served.most_common(1)[0][0]
 
 
-def _logged(log: FeedbackLog, since_ms: int, until_ms: int, version: str, spec: FeatureSpec,
-            cfg: DriftConfig) -> tuple[dict[str, pd.DataFrame], dict]:
-    """The frames of what `version` served in the window (each sampled down to
-    cfg.sample_rows), with the rows read and how many rows each kind had to judge."""
+def _logged(log: FeedbackLog, impressions: pa.Table, since_ms: int, until_ms: int,
+            version: str, spec: FeatureSpec, cfg: DriftConfig
+            ) -> tuple[dict[str, pd.DataFrame], dict]:
+    """The frames of what `version` served in the window (`impressions`: the window's, already
+    read), each sampled down to cfg.sample_rows, with the rows read and how many rows each kind
+    had to judge."""
     inputs = log.window(RankerInput, since_ms, until_ms)
-    impressions = log.window(Impression, since_ms, until_ms)
     other = impressions.num_rows
     inputs = inputs.filter(pc.equal(inputs["model_version"], version))
     impressions = impressions.filter(pc.equal(impressions["model_version"], version))

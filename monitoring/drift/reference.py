@@ -9,7 +9,6 @@ import pandas as pd
 import pyarrow.dataset as pads
 
 from pipelines.models import artifacts, features
-from pipelines.registry import store
 from pipelines.storage.root import Root
 from monitoring.drift import frames
 
@@ -23,10 +22,10 @@ def sample_rows(n: int, rows: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, rows, replace=False))
 
 
-def load_reference(root: Root, version: str, rows: int, seed: int
+def load_reference(root: Root, meta: dict, files: dict[str, bytes], rows: int, seed: int
                    ) -> tuple[dict[str, pd.DataFrame], dict]:
-    """({kind: frame}, facts) of a version's train split, sampled down to `rows`."""
-    meta, files = store.load(root, version)
+    """({kind: frame}, facts) of a registry version's train split (`meta`, `files`: the version
+    as `store.load` gives it), sampled down to `rows`."""
     loaded = artifacts.LoadedRanker(files)
     spec = loaded.spec
     dataset = pads.dataset(root.join("snapshots", meta["snapshot"], "examples", "split=train"),

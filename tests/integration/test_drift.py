@@ -189,7 +189,7 @@ def test_same_distribution_windows_raise_no_alarm(served_root):
     rows, shuffled) against the reference: at most 1 alarm in 20 (5 %) for features and
     predictions, with the default tests."""
     root = Root(served_root)
-    frames, _ = load_reference(root, store.current(root), 1_000_000, 0)
+    frames, _ = load_reference(root, *store.load(root, store.current(root)), 1_000_000, 0)
     cfg = DriftConfig(root=served_root)
     rng = np.random.default_rng(0)
     for kind in ("features", "predictions"):
