@@ -8,7 +8,9 @@ from typing import Optional
 import typer
 
 from cli.common import ROOT_OPTION, run_job
+from cli.experiment import experiment_cmd
 from cli.monitor import monitor_app
+from cli.ope import ope_cmd
 from cli.world import world_app
 from pipelines.storage.root import default_root
 
@@ -22,6 +24,8 @@ app.add_typer(world_app, name="world")  # the one part of the CLI that imports t
 app.add_typer(context_app, name="context")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(monitor_app, name="monitor")
+app.command("ope")(ope_cmd)
+app.command("experiment")(experiment_cmd)
 
 ADDRESS_OPTION = typer.Option("localhost:9000", "--address", envvar="GUIDANCE_ADDRESS",
                               help="host:port of the service's gRPC endpoint.")

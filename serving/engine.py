@@ -136,7 +136,7 @@ class Engine:
                           plan.category, plan.surface, self.policy)
         available = scoring.available_impact(impact[:, 1], plan.campaign_id, plan.action_type)
         chosen = slate.choose(s, plan.category, plan.k, surf.temperature, surf.max_per_category,
-                              rng)
+                              rng, surf.exploration_floor)
         idx = chosen.index
         uplift = scoring.score_uplift(impact[idx, 1], plan.captured, available)
         slate_id = uuid.uuid4().hex[:20]

@@ -3,7 +3,9 @@ caps per surface; cool-downs and platform values for every surface.
 
 Scores are small numbers (a probability times a relative impact, typically 0 to 0.5), so a
 temperature is in score units: at T = 0.05 a score gap of 0.05 makes an item e ≈ 2.7 times as
-likely to be drawn first.
+likely to be drawn first. An exploration floor f is a probability: each eligible item is shown
+with probability at least min(f, 1 / the number eligible) whatever its score, which is what lets
+the logs evaluate another policy (docs/policy.md).
 """
 
 from __future__ import annotations
@@ -32,6 +34,12 @@ class SurfacePolicy(BaseModel):
     temperature: float = Field(0.05, ge=0, le=10, description="Plackett–Luce exploration "
                                                               "temperature in score units; 0 is "
                                                               "greedy.")
+    exploration_floor: float = Field(
+        0.0, ge=0, le=1, description="Least probability of each item still allowed at every "
+                                     "step of the slate (a uniform mixture of weight "
+                                     "min(1, floor × allowed)), so every eligible item is shown "
+                                     "with probability at least min(floor, 1 / eligible); 0 "
+                                     "is plain Plackett–Luce.")
     default_items: int = Field(3, ge=1, le=20, description="Slate size when the request does "
                                                            "not ask for one.")
     max_items: int = Field(10, ge=1, le=20, description="Largest slate a request may ask for.")

@@ -34,8 +34,8 @@ class Block:
     def populate(cls, spec: WorldSpec, advertiser_ids: np.ndarray) -> "Block":
         """The block of `advertiser_ids` as the world starts, drawn from the seed (accounts that
         open later are there already, their campaigns waiting)."""
-        adv = population.advertisers(spec.seed, advertiser_ids, spec.days, spec.signup_share,
-                                     spec.shocks)
+        adv = population.advertisers(spec.seed, advertiser_ids, spec.signup_days or spec.days,
+                                     spec.signup_share, spec.shocks)
         cs = population.campaigns(spec.seed, adv)
         products = population.products(spec.seed, adv)
         rows = np.arange(len(adv))

@@ -19,6 +19,8 @@ _FEEDBACK = ("feedback_campaign_id", "feedback_item_id", "feedback_action_type",
              "feedback_type", "feedback_dismiss_reason", "feedback_snooze_days",
              "feedback_occurred_at_ms")
 
+_FEEDBACK_OF = {"adopted": "applied", "dismissed": "dismissed", "snoozed": "snoozed"}
+
 
 def epoch_ms(t: np.ndarray) -> np.ndarray:
     """datetime64 values as UTC epoch milliseconds."""
@@ -36,6 +38,24 @@ class PlatformLog:
         self._longest_block_days = max(*(getattr(cool, f) for f in type(cool).model_fields),
                                        cfg.max_snooze_days, cfg.applied_cooldown_days,
                                        cfg.applied_repeatable_cooldown_days)
+
+    @classmethod
+    def replay(cls, cfg: PolicyConfig, impressions: dict[str, np.ndarray] | None) -> "PlatformLog":
+        """The log `cfg` keeps, rebuilt from the rows of the impressions table (the answers
+        with their times): what a platform that changes its business rules reads back."""
+        log = cls(cfg)
+        if not impressions:
+            return log
+        imp = impressions
+        log.add_impressions(imp["campaign_id"], imp["item_id"], imp["surface"],
+                            epoch_ms(imp["shown_at"]))
+        kind = np.array([_FEEDBACK_OF.get(o, "") for o in imp["outcome"]], dtype=object)
+        answered = kind != ""
+        reason = np.array(["" if r is None else r for r in imp["dismiss_reason"]], dtype=object)
+        log.add_feedback(imp["campaign_id"][answered], imp["item_id"][answered],
+                         imp["action_type"][answered], kind[answered], reason[answered],
+                         epoch_ms(imp["responded_at"][answered]))
+        return log
 
     def add_impressions(self, campaign_id, item_id, surface, served_at_ms) -> None:
         self._append(dict(zip(_IMPRESSION, (campaign_id, item_id, surface, served_at_ms))),

@@ -44,13 +44,16 @@ def rule_engine_config(temperature: float) -> PolicyConfig:
 @dataclass(frozen=True)
 class PolicyView:
     """What a policy may look at. `observed` holds the candidate rows' campaign state as the
-    platform sees it; `truth` computes the oracle's view and is for the oracle policy only."""
+    platform sees it; `truth` computes the oracle's view and is for the oracle policy only;
+    `tables` gives the block's raw tables (the data contract's, as pandas frames) as the
+    platform knows them at the start of the day, for a policy that computes its features."""
 
     candidates: Candidates
     observed: CampaignState
     surface: np.ndarray  # surface index of each candidate's session
     day: int
     truth: Callable[[], dict[str, np.ndarray]]
+    tables: Callable[[], dict]
 
 
 class Policy(Protocol):

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from pipelines.domain.vocabulary import (
@@ -49,15 +50,16 @@ class Recorder:
         for k, v in totals.items():
             self.totals[k] += v
 
-    def _columns(self, table: str) -> dict[str, np.ndarray] | None:
+    def rows(self, table: str) -> dict[str, np.ndarray] | None:
+        """The rows of `table` recorded so far (None: none)."""
         cols = self.cols[table]
         return {k: np.concatenate(v) for k, v in cols.items()} if cols else None
 
-    def output(self, block: Block, spec: WorldSpec) -> BlockOutput:
-        """Every raw and truth table of the block at the end of the world."""
+    def _raw(self, block: Block, spec: WorldSpec, days: int) -> dict[str, dict | None]:
+        """The raw tables' columns after `days` days of the world."""
         adv, cs = block.adv, block.cs
         start = np.datetime64(spec.start, "D")
-        tables = {
+        return {
             "advertisers": {
                 "advertiser_id": adv.advertiser_id,
                 "vertical": np.array(VERTICALS, dtype=object)[adv.vertical],
@@ -65,7 +67,7 @@ class Recorder:
                 "size_tier": np.array(TIERS, dtype=object)[adv.tier],
                 "managed": adv.managed,
                 "signup_date": start - adv.tenure_days.astype("timedelta64[D]"),
-                "tenure_days": adv.tenure_days + spec.days,
+                "tenure_days": adv.tenure_days + days,
                 "notifications_opt_in": adv.notifications_opt_in,
                 "has_product_catalog": adv.has_catalog,
             },
@@ -83,9 +85,30 @@ class Recorder:
                 "conversion_tracking": np.array(TRACKING_LEVELS, dtype=object)[cs.tracking],
                 "status": np.where(cs.active, "active", "paused").astype(object),
             },
-            **{t: self._columns(t) for t in ("daily_performance", "workflow_events",
+            **{t: self.rows(t) for t in ("daily_performance", "workflow_events",
                                              "impressions")},
         }
+
+    def platform_tables(self, block: Block, spec: WorldSpec, day: int) -> dict[str, pd.DataFrame]:
+        """The block's raw tables as the platform knows them at the start of `day`, as pandas
+        frames the way pipelines.context.load reads them: answers and measured impacts that
+        come on or after that midnight are not known yet."""
+        raw = {k: schema.to_table(k, v) for k, v in self._raw(block, spec, day).items()}
+        raw["catalog"] = product_catalog(block.products, block.adv)
+        out = {k: t.to_pandas(date_as_object=False) for k, t in raw.items()}
+        imp = out["impressions"]
+        midnight = pd.Timestamp(spec.start, tz="UTC") + pd.Timedelta(days=day)
+        later = ~(imp.responded_at < midnight)
+        imp.loc[later, ["outcome", "dismiss_reason", "responded_at"]] = ["ignored", None, pd.NaT]
+        unmeasured = ~(imp.outcome_measured_at < midnight)
+        imp.loc[unmeasured, ["outcome_conversions_delta", "outcome_cost_delta",
+                             "outcome_measured_at"]] = [np.nan, np.nan, pd.NaT]
+        return out
+
+    def output(self, block: Block, spec: WorldSpec) -> BlockOutput:
+        """Every raw and truth table of the block at the end of the world."""
+        adv, cs = block.adv, block.cs
+        tables = self._raw(block, spec, spec.days)
         truth = {
             "advertiser_traits": {
                 "advertiser_id": adv.advertiser_id,
@@ -100,7 +123,7 @@ class Recorder:
                 "spend_ref": cs.spend_ref, "ctr_quality": cs.ctr_q, "cvr_quality": cs.cvr_q,
                 "demand_mult": cs.demand_mult, "ctr_mult": cs.ctr_mult, "cvr_mult": cs.cvr_mult,
             },
-            "impression_oracle": self._columns("impression_oracle"),
+            "impression_oracle": self.rows("impression_oracle"),
         }
         out = BlockOutput(
             tables={k: schema.to_table(k, v) for k, v in tables.items()},

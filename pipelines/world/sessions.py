@@ -61,9 +61,11 @@ class Served:
 
 
 def serve(block: Block, spec: WorldSpec, policy: Policy, platform_log: PlatformLog,
-          visits: dict[str, np.ndarray], day: int, truth: Truth) -> Served | None:
+          visits: dict[str, np.ndarray], day: int, truth: Truth,
+          tables: Callable[[], dict] | None = None) -> Served | None:
     """The policy's slate for every session of `day` (None: nothing to show). `truth` is only
-    for a policy that looks at the oracle."""
+    for a policy that looks at the oracle; `tables` gives the platform's raw tables as of the
+    start of the day, for a policy that computes features from them."""
     s_adv, s_surface = _sessions(visits)
     if len(s_adv) == 0:
         return None
@@ -75,14 +77,19 @@ def serve(block: Block, spec: WorldSpec, policy: Policy, platform_log: PlatformL
         return None
     surface = s_surface[c.session]
     view = PolicyView(c, block.cs.take(c.crow), surface, day,
-                      truth=lambda: truth(c, surface, np.ones(len(c))))
+                      truth=lambda: truth(c, surface, np.ones(len(c))),
+                      tables=tables or _no_tables)
     scores = policy.scores(view)
     ids = block.adv.advertiser_id[s_adv]
     u = wr.uniform(spec.seed, "slate.explore", ids[c.session], s_surface[c.session], c.item_id,
                    block.cs.campaign_id[c.crow], day)
-    slates = _slates(block, policy, scores, c, s_surface, u)
+    slates = _slates(block, policy, scores, c, s_surface, u, spec.seed, day, ids)
     return Served(s_adv, s_surface, c.select(slates.index), slates, scores[slates.index],
                   policy.name)
+
+
+def _no_tables() -> dict:
+    raise RuntimeError("this world loop gives its policy no platform tables")
 
 
 def _sessions(visits: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -119,12 +126,15 @@ def _eligible(block: Block, spec: WorldSpec, policy: Policy, platform_log: Platf
 
 
 def _slates(block: Block, policy: Policy, scores: np.ndarray, c: Candidates,
-            s_surface: np.ndarray, u: np.ndarray) -> plackett_luce.Slates:
-    """Every session's slate, drawn per surface at that surface's size, diversity cap and
-    temperature. Each account has at most one session per surface a day, so the daily cap
-    leaves the whole default slate (the config keeps default_items <= daily_cap). An
-    account's sessions of a day come in SURFACES order, minutes apart, so with a re-show
-    window an item shown on one surface is not eligible on the next."""
+            s_surface: np.ndarray, u: np.ndarray, seed: int, day: int,
+            session_ids: np.ndarray) -> plackett_luce.Slates:
+    """Every session's slate, drawn per surface at that surface's size, diversity cap,
+    temperature and exploration floor. Each account has at most one session per surface a day,
+    so the daily cap leaves the whole default slate (the config keeps default_items <=
+    daily_cap). An account's sessions of a day come in SURFACES order, minutes apart, so with a
+    re-show window an item shown on one surface is not eligible on the next. A surface with a
+    floor draws step by step, one uniform per (advertiser, surface, day, step)
+    (`session_ids`: each session's advertiser id), common to every policy with a floor."""
     cfg = policy.config
     k = np.array([cfg.surface(s).default_items for s in SURFACES])[s_surface]
     category = ACTION_CATEGORY[c.action]
@@ -138,8 +148,13 @@ def _slates(block: Block, policy: Policy, scores: np.ndarray, c: Candidates,
         if len(m) == 0:
             continue
         surf = cfg.surface(name)
+        step_u = None
+        if surf.exploration_floor > 0:  # rows: every session (the groups' ids), columns: steps
+            step_u = wr.uniform(seed, "slate.floor", session_ids[:, None], i, day,
+                                np.arange(surf.default_items)[None, :])
         s = plackett_luce.sample(scores[m], c.session[m], k, surf.temperature, u[m],
-                                 category[m], surf.max_per_category)
+                                 category[m], surf.max_per_category, surf.exploration_floor,
+                                 step_u)
         parts.append(plackett_luce.Slates(m[s.index], s.group, s.position, s.propensity,
                                           s.slate_propensity))
         shown_today = np.r_[shown_today, keys[m[s.index]]]

@@ -12,6 +12,7 @@ from pipelines.policy.eligibility import (DAY_MS, CandidateSet, History, eligibl
                                           remaining_slots)
 from pipelines.policy.scoring import (available_impact, guidance_score, score, score_uplift)
 from pipelines.policy.slate import choose
+from tests.unit.test_plackett_luce import enumerate_slates, naive_floor_steps
 
 CFG = PolicyConfig()
 NOW = 20_000 * DAY_MS + 15 * 3_600_000  # 15:00 UTC
@@ -38,6 +39,10 @@ BAD_CONFIGS = [
     ({"default_snooze_days": 30, "max_snooze_days": 20}, "", "max_snooze_days"),
     ({"platform_value": {"tracking": 1.5}}, "platform_value.tracking", "tracking"),
     ({"reshow_after_days": -1}, "reshow_after_days", "reshow_after_days"),
+    ({"surfaces": {"ads_manager": {"exploration_floor": -0.01}}},
+     "surfaces.ads_manager.exploration_floor", "exploration_floor"),
+    ({"surfaces": {"notification": {"exploration_floor": 1.5}}},
+     "surfaces.notification.exploration_floor", "exploration_floor"),
 ]
 
 
@@ -330,3 +335,51 @@ def test_logged_propensities_match_the_empirical_distribution():
     for i, p in first.items():
         marginal = sum(c for o, c in counts.items() if o[0] == i) / n
         assert abs(marginal - p) < 4 * np.sqrt(p * (1 - p) / n)
+
+
+def test_the_floor_is_off_by_default_and_read_from_yaml(tmp_path):
+    assert all(getattr(CFG.surfaces, s).exploration_floor == 0.0
+               for s in ("ads_manager", "business_assistant", "notification", "sales_workflow"))
+    path = tmp_path / "policy.yaml"
+    path.write_text("surfaces:\n  ads_manager:\n    exploration_floor: 0.02\n")
+    cfg = PolicyConfig.from_yaml(path)
+    assert cfg.surfaces.ads_manager.exploration_floor == 0.02
+    assert cfg.surfaces.ads_manager.temperature == CFG.surfaces.ads_manager.temperature
+
+
+@pytest.mark.parametrize("temperature, floor", [(0.7, 0.05), (0.0, 0.08)])
+def test_a_floored_slate_follows_its_logged_propensities(temperature, floor):
+    scores = np.array([0.9, 0.6, 0.3, 0.8, 0.2, -0.1])
+    cats = np.array(list("aaaabb"))
+    k, cap, n = 3, 2, 6_000
+    rng = np.random.default_rng(12)
+    counts, shown = Counter(), np.zeros(6)
+    for _ in range(n):
+        s = choose(scores, cats, k, temperature, cap, rng, floor)
+        key = tuple(s.index.tolist())
+        if key not in counts:
+            steps = naive_floor_steps(scores, cats, key, temperature, cap, floor)
+            np.testing.assert_allclose(s.propensity, steps, rtol=1e-12)
+            assert s.slate_propensity == pytest.approx(np.prod(steps), rel=1e-12)
+        counts[key] += 1
+        shown[s.index] += 1
+    exact = enumerate_slates(scores, cats, k, temperature, cap, floor)
+    assert sum(exact.values()) == pytest.approx(1.0) and set(counts) <= set(exact)
+    for o, p in exact.items():
+        assert abs(counts[o] / n - p) < 4 * np.sqrt(p * (1 - p) / n) + 1e-4
+    # every item: at least the floor, exactly in the distribution and within noise in the draws
+    p_shown = np.array([sum(p for o, p in exact.items() if i in o) for i in range(6)])
+    assert p_shown.min() >= floor
+    assert (shown / n > floor - 4 * np.sqrt(floor / n)).all()
+    if temperature == 0:  # without the floor the greedy slate is 0, 3, 4: the rest never shows
+        assert p_shown[[1, 2, 5]].max() < 0.5
+
+
+def test_a_floored_slate_is_reproducible_and_checks_its_floor():
+    scores, cats = np.array([0.9, 0.6, 0.3, 0.8]), np.array(list("abab"))
+    a = choose(scores, cats, 2, 0.1, 2, np.random.default_rng(3), 0.1)
+    b = choose(scores, cats, 2, 0.1, 2, np.random.default_rng(3), 0.1)
+    assert a.index.tolist() == b.index.tolist() and a.propensity.tolist() == b.propensity.tolist()
+    for bad in (-0.1, 1.01):
+        with pytest.raises(ValueError, match="floor"):
+            choose(scores, cats, 2, 0.1, 2, np.random.default_rng(3), bad)
