@@ -27,6 +27,10 @@ demo: $(STAMP)
 	$(BIN)/python -m serving.demo
 	# exit code 1 is a verdict (drift found), not a failure of the demo
 	$(BIN)/guidance monitor drift --window 1d || [ $$? -eq 1 ]
+	# a short experiment after the history: the learned policy against the rules (paired truth
+	# and an A/B test), off-policy estimates against the truth, promised against delivered
+	$(BIN)/guidance experiment --name demo --arms logging,learned,learned_explore --days 14 \
+		--advertisers 1000 --overwrite
 
 test: $(STAMP) lint-proto
 	$(BIN)/ruff check .

@@ -45,7 +45,8 @@ def analyse(cfg: ExperimentConfig, tables: dict[str, pd.DataFrame], facts, meta:
             result["ab_against_truth"] = ab_against_truth(result["ab"], result["paired"])
     truth_design = "paired" if "paired" in result else "ab"
     if "bandit" in tables and LEARNED in arms:
-        result["ope"] = ope_against_truth(tables["bandit"], result[truth_design], cfg)
+        result["ope"] = ope_against_truth(tables["bandit"], result[truth_design], cfg,
+                                          tables.get("ope_window"))
     if "adopted" in tables:
         result["promised"] = promised_against_delivered(tables["adopted"])
     if "first_slot" in tables:
@@ -102,12 +103,19 @@ def to_bandit(rows: pd.DataFrame) -> tuple[LoggedBandit, dict]:
                         rows.pscore_stderr[~unsampled] / rows.pscore[~unsampled]))}
 
 
-def ope_against_truth(rows: pd.DataFrame, truth: dict, cfg: ExperimentConfig) -> dict:
+def ope_against_truth(rows: pd.DataFrame, truth: dict, cfg: ExperimentConfig,
+                      window: pd.DataFrame | None = None) -> dict:
     """The off-policy estimates of the learned policy's adoptions per impression from the
-    history's last `ope_days` days, each beside the truth the experiment measured."""
+    history's last `ope_days` days, each beside the truth the experiment measured; and beside
+    the learned policy's truth over those logged days themselves (`window`: the outcomes of the
+    learned policy living them from the same state), which parts the estimator's error from
+    the change between the logged period and the experiment's."""
     bandit, kept = to_bandit(rows)
     est = estimate(bandit, OPE_ESTIMATORS, cfg.bootstrap, cfg.seed)
     value = truth["arms"][LEARNED]["metrics"]["adoptions_per_impression"]["value"]
+    in_window = None
+    if window is not None and len(window):
+        in_window = float(window.adoptions.sum() / window.impressions.sum())
     logged = truth["arms"].get("logging", {}).get("metrics", {}).get(
         "adoptions_per_impression", {}).get("value")
     judged = {}
@@ -120,6 +128,12 @@ def ope_against_truth(rows: pd.DataFrame, truth: dict, cfg: ExperimentConfig) ->
                         "truth": value, "relative_error": (e["per_slot"] - value) / value,
                         "covers": bool(lo is not None and lo <= value <= hi),
                         "n_eff": e.get("n_eff"), "n": e.get("n")}
+        if in_window is not None:
+            judged[name] |= {"logged_period_truth": in_window,
+                             "logged_period_relative_error": (e["per_slot"] - in_window)
+                             / in_window,
+                             "logged_period_covers": bool(lo is not None
+                                                          and lo <= in_window <= hi)}
     return {"estimand": "the learned policy's adoptions per impression", "data": kept,
             "days": cfg.ope_days, "on_policy": {"estimate": est["on_policy"]["per_slot"],
                                                 "logging_truth_in_experiment": logged},
@@ -186,6 +200,11 @@ def _metric(result: dict, arm: str, m: str, part: str = "ratio") -> float | None
     return t["arms"][arm]["against_control"][m][part]["value"]
 
 
+def _control_value(result: dict, m: str) -> float:
+    t = result.get("paired") or result["ab"]
+    return t["arms"][t["control"]]["metrics"][m]["value"]
+
+
 def targets(result: dict, control: str) -> list[dict]:
     """The issue's targets, each with its figure and whether it is met (None: not measured)."""
     out = []
@@ -198,9 +217,14 @@ def targets(result: dict, control: str) -> list[dict]:
                     "figure": adopt, "dismissal_rate_difference": dismiss,
                     "met": None if adopt is None else bool(adopt >= ADOPTION_LIFT
                                                            and dismiss <= 0)})
+        gain = _metric(result, LEARNED, "profit_per_advertiser", "difference")
+        control_profit = None if gain is None else _control_value(result, "profit_per_advertiser")
+        # a ratio of two losses is no gain: the arm must add profit, and beat a positive
+        # control's by the factor
         out.append({"target": f"learned true profit ≥ {PROFIT_LIFT}× the logging rules'",
-                    "figure": profit,
-                    "met": None if profit is None else bool(profit >= PROFIT_LIFT)})
+                    "figure": profit, "profit_difference": gain,
+                    "met": None if profit is None else bool(
+                        gain > 0 and (control_profit <= 0 or profit >= PROFIT_LIFT))})
     dr = result.get("ope", {}).get("estimates", {}).get("dr", {})
     if dr.get("available"):
         out.append({"target": f"doubly robust estimate within {DR_ERROR:.0%} of the truth, "
@@ -217,13 +241,14 @@ def verdict(result: dict, control: str) -> str:
         return "no learned arm against a control"
     profit = _metric(result, LEARNED, "profit_per_advertiser")
     t = (result.get("paired") or result["ab"])["arms"][LEARNED]["against_control"]
-    sig = t["profit_per_advertiser"]["difference"]["significant"]
-    better = profit is not None and profit > 1 and sig
+    gain = t["profit_per_advertiser"]["difference"]
+    better = gain["value"] > 0 and gain["significant"]
     lo, hi = t["adoptions_per_impression"]["ratio"]["ci95"]
-    plo, phi = t["profit_per_advertiser"]["ratio"]["ci95"]
+    dlo, dhi = gain["ci95"]
     return (f"learned policy {'BETTER' if better else 'NOT SHOWN BETTER'} than {control}: "
             f"adoptions per impression ×{adopt:.2f} (95 %: {lo:.2f}–{hi:.2f}), advertisers' "
-            f"true profit ×{profit:.2f} (95 %: {plo:.2f}–{phi:.2f})")
+            f"true profit ×{profit:.2f}, {gain['value']:+,.0f} $ per advertiser over the "
+            f"horizon (95 %: {dlo:+,.0f} to {dhi:+,.0f})")
 
 
 def _fmt(v, spec: str = ".3f") -> str:
@@ -262,9 +287,17 @@ def render(result: dict) -> str:
         parts = [f"{n} {_fmt(e['estimate'], '.2%')} (err {_fmt(e['relative_error'], '+.0%')}, "
                  f"{'covers' if e['covers'] else 'misses'})"
                  for n, e in ope["estimates"].items() if e.get("available")]
-        truth = next((e["truth"] for e in ope["estimates"].values() if e.get("available")), None)
+        avail = [e for e in ope["estimates"].values() if e.get("available")]
+        truth = avail[0]["truth"] if avail else None
         lines.append(f"off-policy estimates of learned adoptions/imp from {ope['days']} days of "
                      f"history vs truth {_fmt(truth, '.2%')}: " + "; ".join(parts))
+        if avail and "logged_period_truth" in avail[0]:
+            lines.append(
+                f"  against the learned policy's truth on the logged days themselves "
+                f"({_fmt(avail[0]['logged_period_truth'], '.2%')}): " + "; ".join(
+                    f"{n} err {_fmt(e['logged_period_relative_error'], '+.0%')} "
+                    f"({'covers' if e['logged_period_covers'] else 'misses'})"
+                    for n, e in ope["estimates"].items() if e.get("available")))
     prom = result.get("promised", {}).get("by_arm", {})
     for arm, p in prom.items():
         lines.append(f"promised vs delivered ({arm}): {p['rows']:,} adoptions, interval "

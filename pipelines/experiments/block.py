@@ -95,10 +95,20 @@ class BlockRun:
 
     def history(self, ids: np.ndarray) -> BlockSimulation:
         """`ids` lived through the world's history under the logging policy, the learned
-        policy scoring the same candidates in its shadow for the last `ope_days` days."""
+        policy scoring the same candidates in its shadow for the last `ope_days` days. Those
+        days are also lived by the learned policy from the same state (a fork, kept apart):
+        the truth of the off-policy estimates' own period."""
+        window = max(self.start_day - self.cfg.ope_days, 0)
         shadow = observe.Shadowed(LoggingPolicy(), ScoredPolicy(self.predictor, name="learned"),
-                                  from_day=self.start_day - self.cfg.ope_days)
+                                  from_day=window)
         sim = BlockSimulation(self.spec, ids, shadow)
+        sim.live_until(window)
+        if "learned" in self.cfg.arms:
+            fork = sim.fork(ScoredPolicy(self.predictor, name="learned"))
+            since = _recorded(fork)
+            fork.live_until(self.start_day)
+            self.rows["ope_window"].append(_outcomes(fork, since, window, "learned",
+                                                     "ope_window"))
 
         def record(day, served, answers):
             if shadow.last is not None:

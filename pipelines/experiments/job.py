@@ -36,7 +36,7 @@ from pipelines.world.job import read_manifest
 from pipelines.world.market import market_table
 from pipelines.world.shocks import Shock
 
-TABLES = ("outcomes", "adopted", "first_slot", "bandit")
+TABLES = ("outcomes", "adopted", "first_slot", "bandit", "ope_window")
 
 
 def report_path(name: str) -> str:

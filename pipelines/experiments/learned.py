@@ -59,6 +59,7 @@ class LearnedPredictor:
         self.catalog = catalog.drop_duplicates("item_id").reset_index(drop=True)
         self.trending = trending_keys(market)
         self.last: dict[str, np.ndarray] | None = None  # the last call's whole prediction
+        self.last_encoded: dict[str, np.ndarray] | None = None  # and the rows it scored
         torch.set_num_threads(1)  # a block is one Ray task with one CPU
 
     def frame(self, view: PolicyView) -> pd.DataFrame:
@@ -93,7 +94,20 @@ class LearnedPredictor:
         return pd.concat([known, extra], ignore_index=True)
 
     def __call__(self, view: PolicyView) -> dict[str, np.ndarray]:
-        enc = features.encode(self.frame(view), self.ranker.spec, serving=True)
+        enc = self.last_encoded = features.encode(self.frame(view), self.ranker.spec,
+                                                  serving=True)
         out = self.last = self.ranker.predict(enc)  # the interval, for the experiment's record
         return {"p_adopt": out["p_adopt"], "p_dismiss": out["p_dismiss"],
                 "impact": out["impact"][:, 1]}
+
+    def adoption_by_position(self, positions: int) -> np.ndarray:
+        """[candidate, position] the calibrated P(adopt) of the last call's candidates had each
+        been shown at positions 1..`positions` of its surface (the ranker's position offset,
+        which serving leaves at 1): a reward model for off-policy estimates of slates."""
+        enc = self.last_encoded
+        out = np.empty((len(enc["position"]), positions))
+        for j in range(min(positions, features.MAX_POSITION)):
+            out[:, j] = self.ranker.predict({**enc, "position": np.full_like(enc["position"],
+                                                                             j)})["p_adopt"]
+        out[:, features.MAX_POSITION:] = out[:, features.MAX_POSITION - 1:features.MAX_POSITION]
+        return out

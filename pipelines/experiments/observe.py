@@ -51,9 +51,9 @@ def bandit_rows(day: int, served, answers, shadow: Shadowed, n_samples: int,
     policy's marginal probability of that item at that position, estimated by sampling its own
     Plackett–Luce draw (`pscore_stderr` its Monte-Carlo error); `pscore_cascade` the logged
     prefix probability (exact); the evaluated policy's marginals over the session's candidates
-    at that position (`action_dist`, ragged: `dist_start` / `dist_len` index `dist`), its
-    probability of the logged prefix, and its calibrated P(adopt) of every candidate
-    (the reward model of the doubly robust estimate) when it has one."""
+    at that position (`action_dist`, ragged: `dist_len` cuts `dist`), its probability of the
+    logged prefix, and its calibrated P(adopt) of every candidate at that position (the reward
+    model of the doubly robust estimate) when it has one."""
     view, acting, evaluated = shadow.last
     c, slates = view.candidates, served.slates
     session = c.session
@@ -66,10 +66,12 @@ def bandit_rows(day: int, served, answers, shadow: Shadowed, n_samples: int,
     local[order] = np.arange(len(c)) - starts[session[order]]
     out = {k: [] for k in ("round_id", "cluster_id", "action", "position", "reward", "pscore",
                            "pscore_stderr", "pscore_cascade", "evaluation_pscore_cascade",
-                           "dist", "dist_start", "dist_len", "q_hat", "surface")}
+                           "dist", "dist_len", "q_hat", "surface")}
     reward = (answers.impressions["outcome"] == _ADOPTED).astype(float)
     shown_adv = answers.impressions["advertiser_id"]
-    q = getattr(getattr(shadow.evaluated, "predict", None), "last", None)
+    predictor = getattr(shadow.evaluated, "predict", None)
+    q = (predictor.adoption_by_position(int(logged_k.max()))
+         if hasattr(predictor, "adoption_by_position") else None)
     for s_index, name in enumerate(SURFACES):
         rows = np.flatnonzero(view.surface == s_index)
         shown = np.flatnonzero(view.surface[slates.index] == s_index)
@@ -96,8 +98,7 @@ def bandit_rows(day: int, served, answers, shadow: Shadowed, n_samples: int,
         for b, n, p in zip(begin, size, pos):
             members = by_session[b:b + n]
             out["dist"].append(eval_m.p[members, p])
-            out["q_hat"].append(q["p_adopt"][rows[members]] if q is not None else
-                                np.full(n, np.nan))
+            out["q_hat"].append(q[rows[members], p] if q is not None else np.full(n, np.nan))
             out["dist_len"].append(n)
         out["round_id"].append(answers.impressions["slate_id"][shown])
         out["cluster_id"].append(shown_adv[shown])
@@ -109,7 +110,7 @@ def bandit_rows(day: int, served, answers, shadow: Shadowed, n_samples: int,
     if not out["round_id"]:
         return {}
     flat = {k: np.concatenate(v) for k, v in out.items()
-            if k not in ("dist", "q_hat", "dist_len", "dist_start")}
+            if k not in ("dist", "q_hat", "dist_len")}
     flat["dist_len"] = np.asarray(out["dist_len"], np.int64)
     flat["dist"] = np.concatenate(out["dist"])
     flat["q_hat"] = np.concatenate(out["q_hat"])

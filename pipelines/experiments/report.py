@@ -457,11 +457,15 @@ def _ope(result: dict, figs: _Figures) -> str:
         name = html.escape(ESTIMATORS.get(k, k))
         if not e.get("available"):
             rows.append([name, f"<span class='na'>not available: {_text(e.get('reason'))}"
-                               "</span>", "", "", "", "", ""])
+                               "</span>", "", "", "", "", "", "", "", ""])
             continue
         rows.append([name, fmt(e.get("estimate"), "rate"), _ci(e.get("ci95"), "rate"),
                      fmt(e.get("truth"), "rate"), fmt(e.get("relative_error"), "pct", True),
                      _yes(e.get("covers")),
+                     fmt(e.get("logged_period_truth"), "rate"),
+                     fmt(e.get("logged_period_relative_error"), "pct", True),
+                     _yes(e.get("logged_period_covers")) if "logged_period_covers" in e
+                     else "–",
                      f"{fmt(e.get('n_eff'), 'count')} / {fmt(e.get('n'), 'int')}"])
     d, on = o.get("data", {}), o.get("on_policy", {})
     data = (f"<p>Data: {fmt(d.get('kept'), 'int')} of {fmt(d.get('rows'), 'int')} logged rows "
@@ -479,7 +483,12 @@ def _ope(result: dict, figs: _Figures) -> str:
     return (f"<p>Estimand: {_text(o.get('estimand'))}, estimated from the logs before the "
             f"experiment, then set against the {truth}.</p>"
             + _table(["estimator", "estimate", "95 % interval", truth, "relative error",
-                      "covers the truth", "n_eff / n"], rows) + data + (figs(fig) if fig else ""))
+                      "covers the truth", "truth on the logged days", "relative error",
+                      "covers it", "n_eff / n"], rows)
+            + "<p>The truth on the logged days: the learned policy living the same history "
+              "days from the same state; the gap between the two truths is the change between "
+              "that period and the experiment's, which no estimate from the logs can see.</p>"
+            + data + (figs(fig) if fig else ""))
 
 
 # -- 6. promised against delivered ---------------------------------------------------------------
