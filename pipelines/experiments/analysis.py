@@ -74,11 +74,11 @@ def ab_against_truth(ab: dict, paired: dict) -> dict:
     return out
 
 
-def to_bandit(rows: pd.DataFrame) -> tuple[LoggedBandit, dict]:
-    """The logged-bandit table of the history's slates (pipelines.ope.data), and what was left
-    out: rows whose logged marginal was never drawn in the sampling (no propensity to divide
-    by), and rows at a position the evaluated policy leaves empty (its caps leave too few
-    items)."""
+def to_bandit(rows: pd.DataFrame) -> tuple[LoggedBandit, dict, np.ndarray]:
+    """The logged-bandit table of the history's slates (pipelines.ope.data), what was left
+    out (rows whose logged marginal was never drawn in the sampling: no propensity to divide
+    by; rows at a position the evaluated policy leaves empty: its caps leave too few items),
+    and which rows were kept."""
     width = int(rows.action_dist.map(len).max())
     dist = np.zeros((len(rows), width))
     q = np.zeros((len(rows), width))
@@ -100,7 +100,7 @@ def to_bandit(rows: pd.DataFrame) -> tuple[LoggedBandit, dict]:
                     "position_left_empty": int((unfilled & ~unsampled).sum()),
                     "pscore_stderr_median": float(np.median(rows.pscore_stderr)),
                     "pscore_relative_stderr_median": float(np.median(
-                        rows.pscore_stderr[~unsampled] / rows.pscore[~unsampled]))}
+                        rows.pscore_stderr[~unsampled] / rows.pscore[~unsampled]))}, keep
 
 
 def ope_against_truth(rows: pd.DataFrame, truth: dict, cfg: ExperimentConfig,
@@ -110,8 +110,10 @@ def ope_against_truth(rows: pd.DataFrame, truth: dict, cfg: ExperimentConfig,
     the learned policy's truth over those logged days themselves (`window`: the outcomes of the
     learned policy living them from the same state), which parts the estimator's error from
     the change between the logged period and the experiment's."""
-    bandit, kept = to_bandit(rows)
+    bandit, kept, keep = to_bandit(rows)
     est = estimate(bandit, OPE_ESTIMATORS, cfg.bootstrap, cfg.seed)
+    used = rows[keep]
+    one_step = float(used.one_step_truth.mean())
     value = truth["arms"][LEARNED]["metrics"]["adoptions_per_impression"]["value"]
     in_window = None
     if window is not None and len(window):
@@ -128,6 +130,9 @@ def ope_against_truth(rows: pd.DataFrame, truth: dict, cfg: ExperimentConfig,
                         "truth": value, "relative_error": (e["per_slot"] - value) / value,
                         "covers": bool(lo is not None and lo <= value <= hi),
                         "n_eff": e.get("n_eff"), "n": e.get("n")}
+        judged[name] |= {"one_step_truth": one_step,
+                         "one_step_relative_error": (e["per_slot"] - one_step) / one_step,
+                         "one_step_covers": bool(lo is not None and lo <= one_step <= hi)}
         if in_window is not None:
             judged[name] |= {"logged_period_truth": in_window,
                              "logged_period_relative_error": (e["per_slot"] - in_window)
@@ -136,6 +141,8 @@ def ope_against_truth(rows: pd.DataFrame, truth: dict, cfg: ExperimentConfig,
                                                           and lo <= in_window <= hi)}
     return {"estimand": "the learned policy's adoptions per impression", "data": kept,
             "days": cfg.ope_days, "on_policy": {"estimate": est["on_policy"]["per_slot"],
+                                                "logging_one_step_truth": float(
+                                                    used.logged_truth.mean()),
                                                 "logging_truth_in_experiment": logged},
             "estimates": judged, "raw": est}
 
@@ -291,6 +298,13 @@ def render(result: dict) -> str:
         truth = avail[0]["truth"] if avail else None
         lines.append(f"off-policy estimates of learned adoptions/imp from {ope['days']} days of "
                      f"history vs truth {_fmt(truth, '.2%')}: " + "; ".join(parts))
+        if avail and "one_step_truth" in avail[0]:
+            lines.append(
+                f"  against its one-step truth on the logged sessions (the world's P(adopt) of "
+                f"what it would have shown, {_fmt(avail[0]['one_step_truth'], '.2%')}): "
+                + "; ".join(f"{n} err {_fmt(e['one_step_relative_error'], '+.0%')} "
+                            f"({'covers' if e['one_step_covers'] else 'misses'})"
+                            for n, e in ope["estimates"].items() if e.get("available")))
         if avail and "logged_period_truth" in avail[0]:
             lines.append(
                 f"  against the learned policy's truth on the logged days themselves "

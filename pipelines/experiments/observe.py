@@ -14,6 +14,7 @@ from pipelines.domain.vocabulary import SURFACES
 from pipelines.policy import plackett_luce
 from pipelines.policy.config import PolicyConfig
 from pipelines.policy.marginals import marginals
+from pipelines.world.oracle import examination
 from pipelines.world.policies import Policy, PolicyView
 
 _ADOPTED = "adopted"
@@ -53,7 +54,10 @@ def bandit_rows(day: int, served, answers, shadow: Shadowed, n_samples: int,
     prefix probability (exact); the evaluated policy's marginals over the session's candidates
     at that position (`action_dist`, ragged: `dist_len` cuts `dist`), its probability of the
     logged prefix, and its calibrated P(adopt) of every candidate at that position (the reward
-    model of the doubly robust estimate) when it has one."""
+    model of the doubly robust estimate) when it has one. And from the world's truth, for
+    judging the estimates: the evaluated policy's expected reward at each row's slot
+    (`one_step_truth`: its marginals at that position times the true P(adopt) there) and the
+    logged item's (`logged_truth`)."""
     view, acting, evaluated = shadow.last
     c, slates = view.candidates, served.slates
     session = c.session
@@ -66,12 +70,16 @@ def bandit_rows(day: int, served, answers, shadow: Shadowed, n_samples: int,
     local[order] = np.arange(len(c)) - starts[session[order]]
     out = {k: [] for k in ("round_id", "cluster_id", "action", "position", "reward", "pscore",
                            "pscore_stderr", "pscore_cascade", "evaluation_pscore_cascade",
-                           "dist", "dist_len", "q_hat", "surface")}
+                           "dist", "dist_len", "q_hat", "surface", "one_step_truth",
+                           "logged_truth")}
     reward = (answers.impressions["outcome"] == _ADOPTED).astype(float)
     shown_adv = answers.impressions["advertiser_id"]
     predictor = getattr(shadow.evaluated, "predict", None)
     q = (predictor.adoption_by_position(int(logged_k.max()))
          if hasattr(predictor, "adoption_by_position") else None)
+    # the world's P(adopt) of every candidate at the top of its surface: with the examination
+    # of each position, the evaluated slate's true one-step value on these very sessions
+    top = view.truth()["p_adopt"]
     for s_index, name in enumerate(SURFACES):
         rows = np.flatnonzero(view.surface == s_index)
         shown = np.flatnonzero(view.surface[slates.index] == s_index)
@@ -95,11 +103,15 @@ def bandit_rows(day: int, served, answers, shadow: Shadowed, n_samples: int,
         by_session = np.argsort(sess, kind="stable")
         begin = np.searchsorted(sess[by_session], sess[at])
         size = np.bincount(sess)[sess[at]]
-        for b, n, p in zip(begin, size, pos):
+        seen = examination(np.full(len(pos), s_index), pos + 1) / examination(
+            np.array([s_index]), np.array([1]))
+        for b, n, p, e in zip(begin, size, pos, seen):
             members = by_session[b:b + n]
             out["dist"].append(eval_m.p[members, p])
             out["q_hat"].append(q[rows[members], p] if q is not None else np.full(n, np.nan))
             out["dist_len"].append(n)
+            out["one_step_truth"].append([float(eval_m.p[members, p] @ top[rows[members]]) * e])
+        out["logged_truth"].append(answers.oracle["p_adopt"][shown])
         out["round_id"].append(answers.impressions["slate_id"][shown])
         out["cluster_id"].append(shown_adv[shown])
         out["action"].append(local[slates.index[shown]])

@@ -457,11 +457,14 @@ def _ope(result: dict, figs: _Figures) -> str:
         name = html.escape(ESTIMATORS.get(k, k))
         if not e.get("available"):
             rows.append([name, f"<span class='na'>not available: {_text(e.get('reason'))}"
-                               "</span>", "", "", "", "", "", "", "", ""])
+                               "</span>", "", "", "", "", "", "", "", "", "", "", ""])
             continue
         rows.append([name, fmt(e.get("estimate"), "rate"), _ci(e.get("ci95"), "rate"),
                      fmt(e.get("truth"), "rate"), fmt(e.get("relative_error"), "pct", True),
                      _yes(e.get("covers")),
+                     fmt(e.get("one_step_truth"), "rate"),
+                     fmt(e.get("one_step_relative_error"), "pct", True),
+                     _yes(e.get("one_step_covers")) if "one_step_covers" in e else "–",
                      fmt(e.get("logged_period_truth"), "rate"),
                      fmt(e.get("logged_period_relative_error"), "pct", True),
                      _yes(e.get("logged_period_covers")) if "logged_period_covers" in e
@@ -477,17 +480,23 @@ def _ope(result: dict, figs: _Figures) -> str:
             f"{fmt(d.get('pscore_stderr_median'), 'prob')} "
             f"({fmt(d.get('pscore_relative_stderr_median'), 'pct')} of the propensity).</p>"
             f"<p>On-policy check: the logging rules' value read from the logs "
-            f"{fmt(on.get('estimate'), 'rate')}, measured in the experiment "
+            f"{fmt(on.get('estimate'), 'rate')}, the world's expectation on those sessions "
+            f"{fmt(on.get('logging_one_step_truth'), 'rate')}, measured in the experiment "
             f"{fmt(on.get('logging_truth_in_experiment'), 'rate')}.</p>")
     fig = ope_figure(o)
     return (f"<p>Estimand: {_text(o.get('estimand'))}, estimated from the logs before the "
             f"experiment, then set against the {truth}.</p>"
             + _table(["estimator", "estimate", "95 % interval", truth, "relative error",
-                      "covers the truth", "truth on the logged days", "relative error",
-                      "covers it", "n_eff / n"], rows)
-            + "<p>The truth on the logged days: the learned policy living the same history "
-              "days from the same state; the gap between the two truths is the change between "
-              "that period and the experiment's, which no estimate from the logs can see.</p>"
+                      "covers the truth", "one-step truth", "relative error", "covers it",
+                      "truth on the logged days", "relative error", "covers it", "n_eff / n"],
+                     rows)
+            + "<p>Three truths. The <b>one-step truth</b> is what the estimators estimate: the "
+              "world's expected adoptions of the slates the learned policy would have drawn on "
+              "the logged sessions, the history staying as logged. The <b>truth on the logged "
+              "days</b> is the learned policy living those days itself from the same state, so "
+              "its own repeated showing and the advertisers' answers feed back (nagging, "
+              "cool-downs, patience). The experiment's truth adds the change from that period "
+              "to the experiment's. Logs alone can estimate only the first.</p>"
             + data + (figs(fig) if fig else ""))
 
 

@@ -231,7 +231,8 @@ def test_a_missing_figure_shows_a_dash_never_nan_none_or_undefined(full):
     assert "∞" in visible(section(full, "Paired: the truth"))  # the infinite ratio
     ope = visible(section(full, "Estimates before, truth after"))
     assert "self-normalised IPS 14.07 % – 9.69 %" in ope  # no interval: '–'
-    assert "read from the logs –, measured in the experiment 7.51 %" in ope
+    assert ("read from the logs –, the world's expectation on those sessions –, measured in "
+            "the experiment 7.51 %") in ope
 
 
 def test_plotly_is_inlined_once_and_fetched_from_nowhere(full):

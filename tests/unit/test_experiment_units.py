@@ -438,12 +438,13 @@ def _bandit_rows(q_nan: bool = False) -> pd.DataFrame:
 
 
 def test_to_bandit_pads_the_lists_and_drops_and_counts_unusable_rows():
-    bandit, info = analysis.to_bandit(_bandit_rows())
+    bandit, info, keep = analysis.to_bandit(_bandit_rows())
     assert isinstance(bandit, LoggedBandit)
     assert info == {"rows": 5, "kept": 3, "pscore_not_sampled": 1, "position_left_empty": 1,
                     "pscore_stderr_median": pytest.approx(0.02),
                     # stderr / pscore of the sampled rows: 0.02, 0.08, 0.2, 0.05
                     "pscore_relative_stderr_median": pytest.approx(0.065)}
+    assert keep.sum() == 3 and len(keep) == 5
     np.testing.assert_array_equal(bandit.action_dist, [[0.4, 0.6, 0.0], [0.3, 0.2, 0.5],
                                                        [0.0, 1.0, 0.0]])
     np.testing.assert_array_equal(bandit.estimated_rewards, [[0.2, 0.1, 0.0], [0.1, 0.3, 0.2],
@@ -459,7 +460,7 @@ def test_to_bandit_pads_the_lists_and_drops_and_counts_unusable_rows():
 
 
 def test_to_bandit_without_a_reward_model_has_no_estimated_rewards():
-    bandit, info = analysis.to_bandit(_bandit_rows(q_nan=True))
+    bandit, info, _ = analysis.to_bandit(_bandit_rows(q_nan=True))
     assert bandit.estimated_rewards is None and info["kept"] == 3
 
 
@@ -467,7 +468,7 @@ def test_a_row_both_unsampled_and_unfilled_counts_once():
     rows = _bandit_rows()
     rows["action_dist"] = [d if i != 2 else np.array([0.1, 0.1])
                            for i, d in enumerate(rows.action_dist)]
-    _, info = analysis.to_bandit(rows)
+    _, info, _ = analysis.to_bandit(rows)
     assert (info["kept"], info["pscore_not_sampled"], info["position_left_empty"]) == (3, 1, 1)
 
 
