@@ -28,6 +28,7 @@ from pipelines.experiments import analysis, report
 from pipelines.experiments.block import BlockRun, WorldFacts
 from pipelines.experiments.config import ExperimentConfig
 from pipelines.experiments.learned import LearnedPredictor, extend_peers
+from pipelines.ope.data import to_table as bandit_table
 from pipelines.registry import store
 from pipelines.runtime import ensure_ray
 from pipelines.storage.root import Root
@@ -104,6 +105,9 @@ def run_experiment(cfg: ExperimentConfig, show_progress: bool = True) -> dict:
         for name, table in tables.items():
             root.write_parquet(pa.Table.from_pandas(table, preserve_index=False),
                                f"{folder}/{name}.parquet")
+        if "bandit" in tables:  # the same rows in the general schema: `guidance ope` reads it
+            root.write_parquet(bandit_table(analysis.to_bandit(tables["bandit"])[0]),
+                               f"{folder}/logged_bandit.parquet")
         with root.fs.open_output_stream(f"{folder}/results.json") as f:
             f.write(json.dumps(result, indent=2, default=_json).encode())
         with root.fs.open_output_stream(f"{folder}/index.html") as f:

@@ -96,7 +96,8 @@ def test_the_experiment_writes_its_report_whole(experiment):
     assert result["report"] == folder
     names = set(os.listdir(folder))
     assert {"index.html", "results.json", "outcomes.parquet", "adopted.parquet",
-            "bandit.parquet", "first_slot.parquet"} <= names
+            "bandit.parquet", "logged_bandit.parquet", "first_slot.parquet",
+            "ope_window.parquet"} <= names
     assert json.loads(open(f"{folder}/results.json").read())["verdict"] == result["verdict"]
     html = open(f"{folder}/index.html").read()
     assert result["verdict"] in html.replace("&#x27;", "'")
@@ -148,3 +149,16 @@ def test_an_existing_report_is_kept_without_overwrite(experiment):
 def test_a_root_without_a_world_is_one_line(tmp_path):
     result = CliRunner().invoke(app, ["experiment", "--root", str(tmp_path)])
     assert result.exit_code == 2 and "no world" in result.output
+
+
+def test_guidance_ope_reads_the_experiments_logged_bandit(experiment):
+    """The history's logged rows in the general schema: the command's estimates are the
+    experiment's own."""
+    root, result = experiment
+    path = Root(root).join("reports/experiments/t1/logged_bandit.parquet")
+    out = CliRunner().invoke(app, ["ope", "--data", path, "--bootstrap", "200", "--json"])
+    assert out.exit_code == 0, out.output
+    got = json.loads(out.output[out.output.index("{"):])
+    for name in ("ips", "snips", "dr", "cascade"):
+        assert got["estimators"][name]["per_slot"] == pytest.approx(
+            result["ope"]["estimates"][name]["estimate"])
