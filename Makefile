@@ -54,7 +54,7 @@ proto: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python -m pipelines.world.schema > docs/data.md
-	$(BIN)/python -m pipelines.context.docs > docs/signals.md
+	{ $(BIN)/python -m pipelines.context.docs; echo; $(BIN)/python -m pipelines.candidates.reasons; } > docs/signals.md
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/world.py

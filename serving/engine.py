@@ -10,7 +10,8 @@ slate comes from retrieval and the advertiser's own adoption rates, marked degra
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -31,6 +32,16 @@ from serving.retriever import Retriever
 IMPACT_UNIT = "conversions per 14 days"
 _ONE_SHOT = [a.name for a in ACTION_TYPES if not a.repeatable]
 _FALLBACK_ADOPT, _FALLBACK_DISMISS = 0.05, 0.05  # priors when the account has no rate yet
+# Why a slate is empty, in the order they are told: the first that holds is the answer.
+EMPTY_REASONS = ("opted_out", "daily_cap_reached", "nothing_applies", "all_filtered")
+# Eligibility rules that say an action does not apply to the campaign (not that it was hidden).
+_NOT_APPLYING = ("campaign_paused", "resume_on_active")
+# The business rules that hide an item that applies, as the empty answer says them.
+_HIDDEN_AS = {"one_shot_done": "already done", "applied": "applied recently",
+              "dismissed": "dismissed", "snoozed": "snoozed",
+              "recently_shown": "shown in the last {days:g} days"}
+_WHERE = {"ads_manager": "in Ads Manager", "business_assistant": "in the business assistant",
+          "notification": "by notification", "sales_workflow": "in the sales workflow"}
 
 
 @dataclass
@@ -50,6 +61,8 @@ class Plan:
     retrieval_sim: np.ndarray  # similarity for retrieved entity items, NaN for generic ones
     features: dict[str, np.ndarray]  # candidate columns of the ranker
     captured: float  # expected impact the advertiser already adopted
+    opted_out: bool = False  # a notification for an account that did not opt in (k is 0)
+    blocked: dict[str, int] = field(default_factory=dict)  # candidates hidden, by rule
 
     def __len__(self) -> int:
         return len(self.item_id)
@@ -80,8 +93,9 @@ class Engine:
         k = min(max_items or surf.default_items, surf.max_items,
                 eligibility.remaining_slots(history, surface, now_ms, self.policy))
         adv = d.advertiser_signals(adv_row)
-        if surface == "notification" and not adv.get("notifications_opt_in"):
-            k = 0  # the account opted out of notifications
+        opted_out = surface == "notification" and not adv.get("notifications_opt_in")
+        if opted_out:
+            k = 0
 
         g_local, g_item = observed.generic(d.observed.take(camp_rows), d.has_catalog[camp_rows],
                                            d.as_of)
@@ -103,13 +117,14 @@ class Engine:
                                  bool)
         cands = CandidateSet(campaign, items, action, category, d.observed.active[rows],
                              one_shot_done)
-        ok, _ = eligibility.eligible(cands, history, surface, now_ms, self.policy)
+        ok, why = eligibility.eligible(cands, history, surface, now_ms, self.policy)
+        blocked = dict(Counter(why[~ok].tolist()))
         rows, items, sim, cat_row = rows[ok], items[ok], sim[ok], cat_row[ok]
         action, category, campaign = action[ok], category[ok], campaign[ok]
 
         features = request_features(d, adv, history, campaign, items, cat_row, surface, now_ms)
         return Plan(advertiser_id, surface, k, now_ms, rows, campaign, items, cat_row, action,
-                    category, sim, features, captured)
+                    category, sim, features, captured, bool(opted_out), blocked)
 
     # -- scores --------------------------------------------------------------------------------
 
@@ -148,6 +163,7 @@ class Engine:
                 idx, chosen.propensity, chosen.prefix_propensity, uplift), start=1):
             row = plan.catalog_row[i]
             values = {**adv_values, **d.campaign_signals(plan.camp_row[i])}
+            why = reasons(plan.action_type[i], plan.category[i], values)
             rec_id = f"{slate_id}-{rank}"
             item = {
                 "recommendation_id": rec_id,
@@ -156,7 +172,8 @@ class Engine:
                 "title": str(d.catalog["title"][row]),
                 "description": str(d.catalog["description"][row] or ""),
                 "parameters": _parameters(d.catalog, row),
-                "reasons": reasons(plan.action_type[i], plan.category[i], values),
+                # an empty list means no signal argues for it: said, never padded
+                "reasons": why, "no_supporting_signal": not why,
                 "adoption_probability": float(scores["p_adopt"][i]),
                 "dismissal_probability": float(scores["p_dismiss"][i]),
                 "impact": [float(x) for x in impact[i]],
@@ -172,10 +189,14 @@ class Engine:
                 p_adopt=item["adoption_probability"], p_dismiss=item["dismissal_probability"],
                 impact_expected=item["impact"][1], impact_low=item["impact"][0],
                 impact_high=item["impact"][2], degraded=bool(degraded)))
+        empty, detail, message = (("", "", "") if items else
+                                  empty_reason(plan, self.policy))
         return {"advertiser_id": plan.advertiser_id, "surface": plan.surface,
                 "slate_id": slate_id, "items": items,
                 "guidance_score": scoring.guidance_score(plan.captured, available),
-                "available_impact": available, "degraded": degraded}, impressions, idx
+                "available_impact": available, "degraded": degraded,
+                "empty_reason": empty, "empty_detail": detail,
+                "empty_message": message}, impressions, idx
 
     # -- context ---------------------------------------------------------------------------
 
@@ -192,6 +213,32 @@ class Engine:
                 out["campaigns"].append({"campaign_id": int(d.campaign_ids[r]),
                                          "signals": grouped(values)})
         return out
+
+
+def empty_reason(plan: Plan, policy: PolicyConfig) -> tuple[str, str, str]:
+    """Why `plan` gives an empty slate: (one of EMPTY_REASONS; for all_filtered the eligibility
+    rule that hid the most candidates, else ""; a sentence for people)."""
+    if plan.opted_out:
+        return "opted_out", "", "This account has not opted in to notifications, so none is sent."
+    if plan.k == 0:
+        cap = policy.surface(plan.surface).daily_cap
+        return ("daily_cap_reached", "",
+                f"This account has already been shown its {cap} item{'s' if cap != 1 else ''} "
+                f"for today {_WHERE.get(plan.surface, plan.surface)}; more tomorrow (UTC).")
+    if len(plan):
+        raise ValueError(f"an empty slate from {len(plan)} eligible candidates and {plan.k} "
+                         f"slots: the slate takes at least one")
+    hidden = {r: n for r, n in plan.blocked.items() if r not in _NOT_APPLYING}
+    if not hidden:
+        return ("nothing_applies", "",
+                "None of the guidance applies to this account's campaigns right now.")
+    rank = {r: i for i, r in enumerate(eligibility.REASONS)}  # ties: the earliest rule
+    top = min(hidden, key=lambda r: (-hidden[r], rank[r]))
+    total = sum(hidden.values())
+    said = _HIDDEN_AS[top].format(days=policy.reshow_after_days)
+    return ("all_filtered", top,
+            f"Everything that applies is hidden for now: {hidden[top]} of {total} "
+            f"item{'s' if total != 1 else ''} {'was' if hidden[top] == 1 else 'were'} {said}.")
 
 
 def _parameters(catalog, row: int) -> dict[str, str]:
