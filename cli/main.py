@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from cli.brief import brief_cmd
 from cli.common import ROOT_OPTION, run_job
 from cli.experiment import experiment_cmd
 from cli.monitor import monitor_app
@@ -26,6 +27,7 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(monitor_app, name="monitor")
 app.command("ope")(ope_cmd)
 app.command("experiment")(experiment_cmd)
+app.command("brief")(brief_cmd)
 
 ADDRESS_OPTION = typer.Option("localhost:9000", "--address", envvar="GUIDANCE_ADDRESS",
                               help="host:port of the service's gRPC endpoint.")

@@ -74,3 +74,31 @@ def world_summary(
         from pipelines.world.summary import render
 
         typer.echo(render(summary))
+
+
+@world_app.command("judge-briefs")
+def world_judge_briefs(
+    version: Optional[str] = typer.Option(None, help="Snapshot whose briefs to judge (default: "
+                                                     "the latest)."),
+    root: Optional[str] = ROOT_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Judge the account briefs (`guidance brief --all`) against the world's truth: do their
+    first five items bear on each account's two most valuable actions? Beside the five most
+    extreme signals."""
+    def job():
+        from pipelines.experiments.brief_truth import judge
+        from pipelines.experiments.job import world_facts
+        from pipelines.storage.root import Root
+        from pipelines.world.job import read_manifest
+
+        r = Root(root or default_root())
+        return judge(r, world_facts(read_manifest(r)), version)
+
+    result = run_job(job)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+    else:
+        from pipelines.experiments.brief_truth import render
+
+        typer.echo(render(result))
