@@ -10,6 +10,7 @@ import typer
 from cli.brief import brief_cmd
 from cli.common import ROOT_OPTION, run_job
 from cli.experiment import experiment_cmd
+from cli.mcp import mcp_cmd
 from cli.monitor import monitor_app
 from cli.ope import ope_cmd
 from cli.world import world_app
@@ -28,6 +29,7 @@ app.add_typer(monitor_app, name="monitor")
 app.command("ope")(ope_cmd)
 app.command("experiment")(experiment_cmd)
 app.command("brief")(brief_cmd)
+app.command("mcp")(mcp_cmd)
 
 ADDRESS_OPTION = typer.Option("localhost:9000", "--address", envvar="GUIDANCE_ADDRESS",
                               help="host:port of the service's gRPC endpoint.")
@@ -242,6 +244,9 @@ def serve_cmd(
                                                     "port (Serve's direct ingress)."),
     metrics_port: Optional[int] = typer.Option(None, help="Port of the Prometheus endpoint "
                                                           "(/metrics; default: one Ray picks)."),
+    mcp_port: Optional[int] = typer.Option(None, help="Also serve the MCP server for agents "
+                                                      "(streamable HTTP at "
+                                                      "http://127.0.0.1:PORT/mcp)."),
     root: Optional[str] = ROOT_OPTION,
 ) -> None:
     """Run the guidance service on a local Ray until interrupted (Ctrl-C or SIGTERM)."""
@@ -250,7 +255,7 @@ def serve_cmd(
 
         run(ServeOptions(config=config, port=port, ranker=ranker, watch=watch,
                          direct_ingress=direct_ingress, metrics_port=metrics_port,
-                         root=root or default_root()),
+                         mcp_port=mcp_port, root=root or default_root()),
             echo=typer.echo)
 
     run_job(job)
@@ -337,6 +342,21 @@ def feedback_cmd(
 
     r = run_job(job)
     typer.echo("already logged (a retry)" if r.duplicate else "logged")
+
+
+@app.command("explain")
+def explain_cmd(
+    recommendation: str = typer.Option(..., help="Recommendation id from a slate."),
+    address: str = ADDRESS_OPTION,
+    token: str = TOKEN_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Why a served recommendation was shown: its reasons, probabilities, impact interval and
+    the model and signals it is based on."""
+    from serving.client import as_dict, render_explanation
+
+    r = run_job(lambda: _client(address, token).explain(recommendation))
+    typer.echo(json.dumps(as_dict(r), indent=2) if as_json else render_explanation(r))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import time
 import numpy as np
 import ray
 from ray import serve
-from ray.serve.config import gRPCOptions
+from ray.serve.config import HTTPOptions, gRPCOptions
 from ray.serve.context import _get_global_client
 from ray.serve.handle import DeploymentHandle
 from ray.serve.schema import ApplicationStatus, ServeDeploySchema
@@ -28,6 +28,7 @@ from pipelines.storage.root import Root
 from serving.config import APP_NAME, ServeConfig
 from pipelines.context.online import campaign_context
 from serving.gen.guidance.v1 import guidance_pb2 as pb
+from serving.mcp.config import MCP_APP, MCP_ROUTE, McpConfig
 from serving.metrics import ServingMetrics
 from serving.ranker import RankerCore, encoded_rows
 from serving.service import GuidanceService
@@ -118,6 +119,12 @@ class GuidanceIngress:
     async def GetContext(self, request, grpc_context):
         return await self._call("get_context", request, grpc_context, pb.GetContextResponse)
 
+    async def GetBrief(self, request, grpc_context):
+        return await self._call("get_brief", request, grpc_context, pb.GetBriefResponse)
+
+    async def Explain(self, request, grpc_context):
+        return await self._call("explain", request, grpc_context, pb.ExplainResponse)
+
     async def Check(self, request, grpc_context):
         """grpc.health.v1: SERVING once a model is loaded (for load balancers)."""
         ok = self.service.state is not None
@@ -163,38 +170,58 @@ def _grpc_settings(cfg: ServeConfig) -> dict:
             "request_timeout_s": cfg.request_timeout_s}
 
 
-def deploy_schema(cfg: ServeConfig, version: str) -> ServeDeploySchema:
-    """The app as `serve deploy` takes it. The model version travels only in the deployments'
-    `user_config`, never in the builder's args: Serve restarts replicas when an app's args
-    change, and only reconfigures them in place when nothing but `user_config` does."""
+def deploy_schema(cfg: ServeConfig, version: str, mcp: McpConfig | None = None
+                  ) -> ServeDeploySchema:
+    """The apps as `serve deploy` takes them: the gRPC app and, with `mcp`, the MCP app on
+    the HTTP proxy at /mcp. The model version travels only in the deployments' `user_config`,
+    never in the builder's args: Serve restarts replicas when an app's args change, and only
+    reconfigures them in place when nothing but `user_config` does. Serve deletes every app a
+    deploy does not list, so each deploy (a model swap too) lists both."""
     uc = user_config(cfg, version)
     deployments = [{"name": "GuidanceIngress", "user_config": uc}]
     if cfg.ranker == "deployment":
         deployments.append({"name": "Ranker", "user_config": uc})
-    return ServeDeploySchema(
-        grpc_options=_grpc_settings(cfg),
-        applications=[{"name": APP_NAME, "route_prefix": "/",
-                       "import_path": "serving.app:app_builder",
-                       "args": cfg.model_dump(mode="json", exclude={"model_version"}),
-                       "deployments": deployments}])
+    apps = [{"name": APP_NAME, "route_prefix": "/", "import_path": "serving.app:app_builder",
+             "args": cfg.model_dump(mode="json", exclude={"model_version"}),
+             "deployments": deployments}]
+    http = {}
+    if mcp is not None:
+        apps.append({"name": MCP_APP, "route_prefix": MCP_ROUTE,
+                     "import_path": "serving.mcp.serve_app:app_builder", "args": mcp.app_args()})
+        http = {"http_options": {"host": mcp.host, "port": mcp.port}}
+    return ServeDeploySchema(grpc_options=_grpc_settings(cfg), applications=apps, **http)
 
 
-def deploy(cfg: ServeConfig, version: str | None = None, timeout_s: float = 600.0) -> str:
+def deploy(cfg: ServeConfig, version: str | None = None, timeout_s: float = 600.0,
+           mcp: McpConfig | None = None) -> str:
     """Start Serve (if needed) with the gRPC proxy and deploy or update the app through the
     declarative API (what `serve deploy` does), then wait until it runs. A new model version
     of a running app is a `user_config` change: live replicas reconfigure in place, so a
     client of the proxy or of a replica's own port (direct ingress) sees no restart. The
     imperative `serve.run` would not do: it gives every call a new code version, which rolls
-    the replicas over."""
+    the replicas over.
+
+    With `mcp`, the MCP app runs beside it on the HTTP proxy (mcp.host:mcp.port, which only
+    the first start of Serve sets); pass the same `mcp` to every later deploy, or Serve
+    deletes the MCP app. Clients of the gRPC proxy must then send the app's name
+    (serving.client.APP_METADATA)."""
     version = version or cfg.model_version or store.current(Root(cfg.root))
-    serve.start(grpc_options=gRPCOptions(**_grpc_settings(cfg)))
+    http = {} if mcp is None else {"http_options": HTTPOptions(host=mcp.host, port=mcp.port)}
+    serve.start(grpc_options=gRPCOptions(**_grpc_settings(cfg)), **http)
     asked = time.time()
-    _get_global_client().deploy_apps(deploy_schema(cfg, version))
+    _get_global_client().deploy_apps(deploy_schema(cfg, version, mcp))
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        app = serve.status().applications.get(APP_NAME)
+        apps = serve.status().applications
+        app = apps.get(APP_NAME)
+        # the MCP app's args do not change with the model: only its being up is waited for
+        mcp_app = apps.get(MCP_APP) if mcp is not None else None
+        if mcp_app is not None and mcp_app.status == ApplicationStatus.DEPLOY_FAILED:
+            raise RuntimeError(f"deploying {MCP_APP} failed: {mcp_app.message}")
+        mcp_up = mcp is None or (mcp_app is not None
+                                 and mcp_app.status == ApplicationStatus.RUNNING)
         if app is not None and app.last_deployed_time_s >= asked - 1:
-            if app.status == ApplicationStatus.RUNNING:
+            if app.status == ApplicationStatus.RUNNING and mcp_up:
                 return version
             if app.status == ApplicationStatus.DEPLOY_FAILED:
                 raise RuntimeError(f"deploying {APP_NAME} failed: {app.message}")

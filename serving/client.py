@@ -12,12 +12,24 @@ from google.protobuf.json_format import MessageToDict
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from pipelines.errors import GuidanceError
+from serving.config import APP_NAME
 from serving.gen.guidance.v1 import guidance_pb2 as pb
 from serving.gen.guidance.v1 import guidance_pb2_grpc as pb_grpc
 
 
+# Serve's gRPC proxy routes a call by its app's name once it serves more than one app (the MCP
+# app beside the gRPC one): every call to the proxy carries this.
+APP_METADATA = (("application", APP_NAME),)
+
+
 class ServiceError(GuidanceError):
-    """The service answered with an error status."""
+    """The service answered with an error status: `code`, and `details` as the service said
+    them (what a caller such as the MCP server maps to its own message)."""
+
+    def __init__(self, message: str, code: grpc.StatusCode | None = None, details: str = ""):
+        super().__init__(message)
+        self.code = code
+        self.details = details
 
 
 def free_port() -> int:
@@ -38,7 +50,8 @@ def wait_healthy(address: str, timeout_s: float = 300.0,
             if not alive():
                 raise RuntimeError(f"the server for {address} exited before it was healthy")
             try:
-                if stub.Check(health_pb2.HealthCheckRequest(), timeout=2).status == \
+                if stub.Check(health_pb2.HealthCheckRequest(), timeout=2,
+                              metadata=APP_METADATA).status == \
                         health_pb2.HealthCheckResponse.SERVING:
                     return
             except grpc.RpcError:
@@ -52,7 +65,7 @@ class Client:
     def __init__(self, address: str, token: str, timeout_s: float = 10.0):
         self.channel = grpc.insecure_channel(address)
         self.stub = pb_grpc.GuidanceServiceStub(self.channel)
-        self.metadata = (("authorization", f"Bearer {token}"),)
+        self.metadata = (("authorization", f"Bearer {token}"),) + APP_METADATA
         self.timeout_s = timeout_s
 
     def _call(self, method: str, request):
@@ -60,7 +73,8 @@ class Client:
             return getattr(self.stub, method)(request, metadata=self.metadata,
                                               timeout=self.timeout_s)
         except grpc.RpcError as e:
-            raise ServiceError(f"{method}: {e.code().name}: {e.details()}") from None
+            raise ServiceError(f"{method}: {e.code().name}: {e.details()}", e.code(),
+                               e.details() or "") from None
 
     def recommend(self, advertiser_id: int, surface: str = "ads_manager", campaign_id: int = 0,
                   max_items: int = 0) -> pb.RecommendResponse:
@@ -86,6 +100,16 @@ class Client:
                 ) -> pb.GetContextResponse:
         return self._call("GetContext", pb.GetContextRequest(
             advertiser_id=advertiser_id, include_campaigns=include_campaigns))
+
+    def brief(self, advertiser_id: int, max_words: int = 0,
+              max_recommendations: int | None = None) -> pb.GetBriefResponse:
+        """The account's brief; `max_words` 0 means 400, `max_recommendations` None means 3."""
+        return self._call("GetBrief", pb.GetBriefRequest(
+            advertiser_id=advertiser_id, max_words=max_words,
+            max_recommendations=max_recommendations))
+
+    def explain(self, recommendation_id: str) -> pb.ExplainResponse:
+        return self._call("Explain", pb.ExplainRequest(recommendation_id=recommendation_id))
 
     def close(self) -> None:
         self.channel.close()
@@ -113,6 +137,8 @@ def _item_lines(item: pb.Recommendation, indent: str) -> list[str]:
              f"{item.dismissal_probability:.0%} · impact {imp.expected:+.1f} {imp.unit} "
              f"(80 % interval {imp.low:+.1f} to {imp.high:+.1f}) · score +{item.score_uplift:.1f}"]
     lines += [f"{indent}   because {r.sentence}" for r in item.reasons]
+    if item.no_supporting_signal:
+        lines.append(f"{indent}   no signal of the account argues for it in particular")
     lines.append(f"{indent}   id {item.recommendation_id} (propensity {item.propensity:.2f})")
     return lines
 
@@ -127,7 +153,8 @@ def render_slate(r: pb.RecommendResponse) -> str:
     for item in r.items:
         lines += _item_lines(item, "  ")
     if not r.items:
-        lines.append("  nothing to recommend now (all caught up, or the surface's cap is reached)")
+        lines.append(f"  nothing to recommend now: {r.empty_message}" if r.empty_message
+                     else "  nothing to recommend now")
     return "\n".join(lines)
 
 
@@ -140,4 +167,23 @@ def render_book(r: pb.RecommendForBookResponse) -> str:
                      f"{a.impact_unit} available, guidance score {a.guidance_score:.0f}/100")
         for item in a.items:
             lines += _item_lines(item, "       ")[:2]
+    return "\n".join(lines)
+
+
+def render_explanation(r: pb.ExplainResponse) -> str:
+    imp = r.expected_impact
+    surface = pb.Surface.Name(r.surface).removeprefix("SURFACE_").lower()
+    served = r.served_at.ToDatetime().strftime("%Y-%m-%d %H:%M:%S UTC")
+    lines = [f"{r.recommendation_id}: {r.title}  [{r.action_type}, campaign {r.campaign_id}, "
+             f"advertiser {r.advertiser_id}]",
+             f"  served {served} on {surface} at rank {r.rank} by {r.policy} "
+             f"(propensity {r.propensity:.2f})" + ("  DEGRADED" if r.degraded else ""),
+             f"  adopt {r.adoption_probability:.0%} · dismiss {r.dismissal_probability:.0%} · "
+             f"impact {imp.expected:+.1f} {imp.unit} (80 % interval {imp.low:+.1f} to "
+             f"{imp.high:+.1f})"]
+    lines += [f"  because {x.sentence}" for x in r.reasons]
+    if r.no_supporting_signal:
+        lines.append("  no signal of the account argues for it in particular")
+    lines.append(f"  based on model {r.model_version} (snapshot {r.model_snapshot or 'unknown'}); "
+                 f"reasons from snapshot {r.snapshot} as of {r.as_of}")
     return "\n".join(lines)

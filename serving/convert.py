@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from pipelines.brief.core import Brief, BriefItem, render, with_guidance
 from pipelines.policy.config import PolicyConfig
 from serving.engine import IMPACT_UNIT
 from serving.gen.guidance.v1 import guidance_pb2 as pb
@@ -25,6 +26,9 @@ REASON_NAME = {pb.DISMISS_REASON_NOT_RELEVANT: "not_relevant",
                pb.DISMISS_REASON_OTHER: "other"}
 MAX_EVENT_ID = 128
 MAX_BOOK = 200
+MAX_RECOMMENDATION_ID = 128
+BRIEF_WORDS = (50, 2000, 400)  # the word budget a brief may ask for: lowest, highest, default
+BRIEF_RECOMMENDATIONS = (0, 10, 3)  # top recommendations in a brief: lowest, highest, default
 
 
 def advertiser_id(value: int, field: str = "advertiser_id") -> int:
@@ -95,8 +99,35 @@ def feedback(req: pb.LogFeedbackRequest, policy: PolicyConfig) -> dict:
                             or policy.default_snooze_days) if kind == "snoozed" else None}
 
 
+def brief(req: pb.GetBriefRequest) -> dict:
+    """The brief's account, word budget and number of recommendations (defaults filled in)."""
+    lo, hi, default = BRIEF_WORDS
+    words = req.max_words or default
+    if not lo <= words <= hi:
+        raise RequestError(f"max_words must be between {lo} and {hi} (0: {default}), got "
+                           f"{req.max_words}")
+    lo_r, hi_r, default_r = BRIEF_RECOMMENDATIONS
+    n = req.max_recommendations if req.HasField("max_recommendations") else default_r
+    if not lo_r <= n <= hi_r:
+        raise RequestError(f"max_recommendations must be between {lo_r} and {hi_r} (unset: "
+                           f"{default_r}), got {n}")
+    return {"advertiser_id": required_advertiser(req), "max_words": words,
+            "max_recommendations": n}
+
+
+def recommendation_id(req: pb.ExplainRequest) -> str:
+    if not req.recommendation_id or len(req.recommendation_id) > MAX_RECOMMENDATION_ID:
+        raise RequestError(f"recommendation_id must be 1 to {MAX_RECOMMENDATION_ID} characters, "
+                           f"got {len(req.recommendation_id)}")
+    return req.recommendation_id
+
+
 def _finite(x: float) -> float:
     return x if math.isfinite(x) else 0.0
+
+
+def _reasons(pairs: list[tuple[str, str]]) -> list[pb.Reason]:
+    return [pb.Reason(signal=s, sentence=t) for s, t in pairs]
 
 
 def recommendation(item: dict) -> pb.Recommendation:
@@ -105,11 +136,12 @@ def recommendation(item: dict) -> pb.Recommendation:
         recommendation_id=item["recommendation_id"], action_type=item["action_type"],
         category=item["category"], campaign_id=item["campaign_id"], item_id=item["item_id"],
         title=item["title"], description=item["description"], parameters=item["parameters"],
-        reasons=[pb.Reason(signal=s, sentence=t) for s, t in item["reasons"]],
+        reasons=_reasons(item["reasons"]),
         adoption_probability=item["adoption_probability"],
         dismissal_probability=item["dismissal_probability"],
         expected_impact=pb.Impact(expected=mid, unit=IMPACT_UNIT, low=low, high=high),
-        rank=item["rank"], propensity=item["propensity"], score_uplift=item["score_uplift"])
+        rank=item["rank"], propensity=item["propensity"], score_uplift=item["score_uplift"],
+        no_supporting_signal=not item["reasons"])
 
 
 def slate(result: dict, model_version: str) -> pb.RecommendResponse:
@@ -117,7 +149,9 @@ def slate(result: dict, model_version: str) -> pb.RecommendResponse:
         advertiser_id=result["advertiser_id"], surface=SURFACE_ENUM[result["surface"]],
         slate_id=result["slate_id"], items=[recommendation(i) for i in result["items"]],
         guidance_score=result["guidance_score"], model_version=model_version,
-        degraded=bool(result["degraded"]), degraded_reason=result["degraded"])
+        degraded=bool(result["degraded"]), degraded_reason=result["degraded"],
+        empty_reason=result["empty_reason"], empty_message=result["empty_message"],
+        empty_detail=result["empty_detail"])
 
 
 def account(result: dict) -> pb.AccountGuidance:
@@ -145,3 +179,52 @@ def context(ctx: dict) -> pb.GetContextResponse:
         groups=_groups(ctx["signals"]),
         campaigns=[pb.CampaignContext(campaign_id=c["campaign_id"], groups=_groups(c["signals"]))
                    for c in ctx["campaigns"]])
+
+
+def explanation(e: dict) -> pb.ExplainResponse:
+    low, mid, high = (_finite(x) for x in e["impact"])
+    r = pb.ExplainResponse(
+        recommendation_id=e["recommendation_id"], slate_id=e["slate_id"],
+        advertiser_id=e["advertiser_id"], action_type=e["action_type"], category=e["category"],
+        campaign_id=e["campaign_id"], item_id=e["item_id"], title=e["title"],
+        description=e["description"], parameters=e["parameters"],
+        surface=SURFACE_ENUM[e["surface"]], rank=e["rank"],
+        adoption_probability=e["adoption_probability"],
+        dismissal_probability=e["dismissal_probability"],
+        expected_impact=pb.Impact(expected=mid, unit=IMPACT_UNIT, low=low, high=high),
+        propensity=e["propensity"], policy=e["policy"], degraded=e["degraded"],
+        model_version=e["model_version"], model_snapshot=e["model_snapshot"],
+        reasons=_reasons(e["reasons"]), no_supporting_signal=not e["reasons"],
+        as_of=e["as_of"], snapshot=e["snapshot"])
+    r.served_at.FromMilliseconds(e["served_at_ms"])
+    return r
+
+
+def _brief_item(it: BriefItem) -> pb.BriefItem:
+    return pb.BriefItem(
+        signal=it.signal, level=it.level, campaign_id=it.campaign_id or 0,
+        value=float(it.value), unit=it.unit or "", sentence=it.sentence, line=it.line,
+        past_value=it.past_value, own_change=it.own_change, peer_share=it.peer_share,
+        peer_z=it.peer_z, own_z=it.own_z, unusualness=it.unusualness,
+        bears_on=list(it.bears_on), categories=list(it.categories), score=it.score)
+
+
+def _preview(item: dict) -> pb.Recommendation:
+    """A brief's recommendation: not served, so no id and no propensity."""
+    r = recommendation(item)
+    r.ClearField("recommendation_id")
+    r.ClearField("propensity")
+    return r
+
+
+def brief_response(brief: Brief, snapshot: str, slate: dict, model_version: str
+                   ) -> pb.GetBriefResponse:
+    """`brief` (a Brief of `snapshot`) with the guidance score and items of `slate`, the
+    assistant's unlogged slate (Engine.slate's result) scored by `model_version`."""
+    full = with_guidance(brief, slate["guidance_score"], slate["items"])
+    return pb.GetBriefResponse(
+        advertiser_id=brief.advertiser_id, as_of=brief.as_of, snapshot=snapshot,
+        items=[_brief_item(it) for it in brief.items], words=brief.words,
+        guidance_score=slate["guidance_score"],
+        recommendations=[_preview(i) for i in slate["items"]], model_version=model_version,
+        degraded=bool(slate["degraded"]), degraded_reason=slate["degraded"], text=render(full))

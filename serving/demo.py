@@ -1,13 +1,16 @@
-"""The end of `make demo`: start `guidance serve`, ask it for guidance for a few advertisers and
-one sales rep's book, send feedback, send a day's traffic of every live account (which
-`guidance monitor drift` then judges), and stop it with SIGINT, as an operator would."""
+"""The end of `make demo`: start `guidance serve` (with its MCP server), ask it for guidance for
+a few advertisers and one sales rep's book, send feedback, send a day's traffic of every live
+account (which `guidance monitor drift` then judges), let an agent's MCP client list the tools
+and ask for a brief and a slate, and stop it with SIGINT, as an operator would."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 import uuid
 
@@ -23,6 +26,7 @@ from serving.client import (
 )
 
 STARTUP_TIMEOUT_S = 300
+MCP_READY_TIMEOUT_S = 60
 
 
 def main() -> None:
@@ -33,11 +37,12 @@ def main() -> None:
     managed = live[live.managed.astype(bool)].advertiser_id.tolist()[:8] or accounts[:8]
     token = auth.create(root, "demo surfaces", accounts[:3])
     rep_token = auth.create(root, "demo sales rep", managed, book="demo-rep")
-    port = free_port()
+    port, mcp_port = free_port(), free_port()
     address = f"localhost:{port}"
-    print(f"starting guidance serve on port {port} ...", flush=True)
+    print(f"starting guidance serve on port {port} (MCP on {mcp_port}) ...", flush=True)
     proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--port", str(port),
-                             "--root", root.uri, "--no-watch"], env=os.environ.copy())
+                             "--mcp-port", str(mcp_port), "--root", root.uri, "--no-watch"],
+                            env=os.environ.copy())
     try:
         try:
             wait_healthy(address, STARTUP_TIMEOUT_S, alive=lambda: proc.poll() is None)
@@ -63,6 +68,7 @@ def main() -> None:
         served = sum(len(s.items) for s in recommend_all(traffic, accounts, ("ads_manager",)))
         print(f"traffic: {len(accounts):,} Ads Manager requests served {served:,} items in "
               f"{time.monotonic() - started:.0f} s, each logged with what the ranker saw")
+        agent_exchange(f"http://127.0.0.1:{mcp_port}/mcp", token, accounts[0])
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -70,6 +76,44 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
     print(f"service stopped (exit code {proc.returncode})")
+
+
+def agent_exchange(url: str, token: str, advertiser: int) -> None:
+    """What an LLM agent does through the MCP server: list the tools, read the account's brief,
+    ask for a slate for the business assistant; prints each answer's text as the agent reads
+    it."""
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    async def exchange(calls: bool):
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"},
+                                      timeout=30) as http:
+            async with Client(streamable_http_client(url, http_client=http)) as agent:
+                tools = (await agent.list_tools()).tools
+                if not calls:
+                    return
+                print(f"\nagent over MCP ({url}): {len(tools)} tools: "
+                      f"{', '.join(t.name for t in tools)}")
+                for tool, args in (("account_brief", {"advertiser_id": advertiser,
+                                                      "max_words": 150}),
+                                   ("recommend", {"advertiser_id": advertiser, "max_items": 3})):
+                    r = await agent.call_tool(tool, args)
+                    shown = ", ".join(f"{k}={v}" for k, v in args.items())
+                    print(f"agent → {tool}({shown}){' ERROR' if r.is_error else ''}:")
+                    print(textwrap.indent(r.content[0].text, "  "), flush=True)
+
+    deadline = time.monotonic() + MCP_READY_TIMEOUT_S
+    while True:  # the MCP app may come up a moment after the gRPC app
+        try:
+            asyncio.run(exchange(calls=False))
+            break
+        except Exception as e:  # noqa: BLE001  (a readiness probe: reported when it times out)
+            if time.monotonic() > deadline:
+                sys.exit(f"error: the MCP server at {url} did not answer in "
+                         f"{MCP_READY_TIMEOUT_S} s: {e!r}")
+            time.sleep(1)
+    asyncio.run(exchange(calls=True))
 
 
 def _latest(root: Root) -> str:

@@ -21,8 +21,9 @@ from serving.service import BOOK_SURFACE, degraded_kind
 
 # The service's method (GuidanceService.call) → the RPC's name in the proto.
 RPC_NAME = {"recommend": "Recommend", "recommend_for_book": "RecommendForBook",
-            "log_feedback": "LogFeedback", "get_context": "GetContext"}
-NO_SURFACE = "none"  # the surface tag of RPCs that have none (LogFeedback, GetContext)
+            "log_feedback": "LogFeedback", "get_context": "GetContext",
+            "get_brief": "GetBrief", "explain": "Explain"}
+NO_SURFACE = "none"  # the surface tag of RPCs that have none (LogFeedback, GetContext, ...)
 # Milliseconds: a local answer takes a few, a batched remote ranker tens, a timeout hundreds.
 LATENCY_BOUNDARIES_MS = (1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
 

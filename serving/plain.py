@@ -3,7 +3,7 @@ in-process.
 
 A deployment mode of its own where Ray Serve's scaling, batching and hot swap are not needed
 (one host, one model version for the life of the process), and the baseline that
-`benchmarks/serve.py` measures Serve against. It answers the same four RPCs through the same
+`benchmarks/serve.py` measures Serve against. It answers the same RPCs through the same
 `GuidanceService.call`, plus grpc.health.v1 (SERVING once started: the model loads first).
 
     .venv/bin/python -m serving.plain --root DIR --port 9000 [--config serve.yaml]
@@ -49,6 +49,12 @@ class PlainServicer(pb_grpc.GuidanceServiceServicer):
 
     async def GetContext(self, request, context):
         return await self._call("get_context", request, context)
+
+    async def GetBrief(self, request, context):
+        return await self._call("get_brief", request, context)
+
+    async def Explain(self, request, context):
+        return await self._call("explain", request, context)
 
 
 async def serve_plain(cfg: ServeConfig, port: int, ready=None) -> None:

@@ -15,6 +15,7 @@ from pipelines.errors import ConfigError
 from pipelines.registry import store
 from pipelines.storage.root import Root
 from serving.config import APP_NAME, ServeConfig
+from serving.mcp.config import McpConfig
 
 WATCH_SECONDS = 2.0
 
@@ -32,6 +33,9 @@ class ServeOptions(BaseModel):
     metrics_port: int | None = Field(None, ge=1, le=65535,
                                      description="Port of Ray's Prometheus endpoint (/metrics) "
                                                  "on this node (default: one Ray picks).")
+    mcp_port: int | None = Field(None, ge=1, le=65535,
+                                 description="Also serve the MCP server (streamable HTTP, at "
+                                             "/mcp) on Serve's HTTP proxy at this port.")
 
 
 def load_config(opts: ServeOptions) -> ServeConfig:
@@ -58,14 +62,23 @@ def load_config(opts: ServeOptions) -> ServeConfig:
     return ServeConfig(**values)
 
 
-def watch_step(cfg: ServeConfig, serving: str) -> str:
+def mcp_config(cfg: ServeConfig, opts: ServeOptions) -> McpConfig | None:
+    """The MCP app beside the gRPC app when `--mcp-port` asks for it: a client of the gRPC
+    proxy on its own node, with the proxy's deadline."""
+    if opts.mcp_port is None:
+        return None
+    return McpConfig(address=f"localhost:{cfg.grpc_port}", timeout_s=cfg.request_timeout_s,
+                     port=opts.mcp_port)
+
+
+def watch_step(cfg: ServeConfig, serving: str, mcp: McpConfig | None = None) -> str:
     """Deploy the registry's current version if it moved; returns the version now served.
     Only `guidance promote` moves `current`: a version that training registered (a candidate)
-    is never picked up here."""
+    is never picked up here. `mcp`: the MCP app deployed beside it (kept by the swap)."""
     from serving.app import deploy
 
     current = store.current(Root(cfg.root))
-    return deploy(cfg, current) if current != serving else serving
+    return deploy(cfg, current, mcp=mcp) if current != serving else serving
 
 
 def metrics_port() -> int:
@@ -89,6 +102,9 @@ def run(opts: ServeOptions, echo=print) -> None:
     cfg = load_config(opts)
     if opts.metrics_port is not None:
         check_port_free(opts.metrics_port, "--metrics-port")
+    if opts.mcp_port is not None:
+        check_port_free(opts.mcp_port, "--mcp-port")
+    mcp = mcp_config(cfg, opts)
     store.current(Root(cfg.root))  # fail before starting Ray when no model is promoted
     # Serve's proxy would accept messages of up to 2 GiB otherwise.
     os.environ["RAY_SERVE_GRPC_MAX_MESSAGE_SIZE"] = str(cfg.max_message_bytes)
@@ -106,16 +122,18 @@ def run(opts: ServeOptions, echo=print) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        version = deploy(cfg)
+        version = deploy(cfg, mcp=mcp)
         echo(f"serving model {version} on gRPC port {cfg.grpc_port} "
              f"(ranker: {cfg.ranker}); Ctrl-C stops", )
+        if mcp is not None:
+            echo(f"MCP (streamable HTTP): {mcp.url()}")
         echo(f"metrics: http://127.0.0.1:{metrics_port()}/metrics")
         if opts.direct_ingress:
             echo(f"direct ingress: the ingress replica answers on port {direct_ingress_port()} "
                  f"(a replica that restarts may come back on another port)")
         while not stop.wait(WATCH_SECONDS):
             if opts.watch:
-                new = watch_step(cfg, version)
+                new = watch_step(cfg, version, mcp)
                 if new != version:
                     echo(f"model {new} promoted: swapped in without a restart")
                     version = new

@@ -1,4 +1,4 @@
-"""The four RPCs over the engine, independent of the transport: the Ray Serve ingress and the
+"""The RPCs over the engine, independent of the transport: the Ray Serve ingress and the
 plain `grpc.aio` baseline both call `GuidanceService.call`.
 
 One model version's state (snapshot data, retriever, engine, in-process ranker) is built aside
@@ -9,6 +9,8 @@ fails a request in flight.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -21,13 +23,16 @@ import ray.serve.exceptions
 from pipelines.feedback.log import open_log
 from pipelines.errors import NotFoundError
 from pipelines.feedback.records import FeedbackEvent, Impression, RankerInput, encode_row
+from pipelines.policy.config import PolicyConfig
 from pipelines.registry import store
 from pipelines.storage.root import Root
 from serving import convert
 from serving.auth import TokenStore
+from serving.briefs import BriefData
 from serving.config import ServeConfig
 from serving.data import ServingData
 from serving.engine import Engine, Plan
+from serving.explain import explanation
 from serving.gen.guidance.v1 import guidance_pb2 as pb
 from serving.ranker import RankerCore, SnapshotMismatch
 from serving.retriever import Retriever
@@ -56,6 +61,7 @@ def ranker_error(e: BaseException) -> BaseException:
 DEGRADED_REASONS = {"ranker_timeout": "ranker slower than", "ranker_unavailable":
                     "ranker unavailable", "ranker_error": "ranker error"}
 BOOK_SURFACE = "sales_workflow"  # the surface a rep's book is planned for
+BRIEF_SURFACE = "business_assistant"  # the surface a brief's recommendations are ranked for
 
 
 def degraded_kind(reason: str) -> str:
@@ -84,6 +90,15 @@ def ranker_inputs(impressions: list[Impression], rows: np.ndarray, scores: dict,
     return out
 
 
+def greedy(policy: PolicyConfig, surface: str) -> PolicyConfig:
+    """`policy` with `surface` choosing its most likely slate: no exploration draw (temperature
+    0, no floor), its scores, weights and caps per category unchanged."""
+    surf = policy.surface(surface).model_copy(update={"temperature": 0.0,
+                                                      "exploration_floor": 0.0})
+    return policy.model_copy(update={"surfaces": policy.surfaces.model_copy(
+        update={surface: surf})})
+
+
 class ModelState:
     """Everything one registry version needs to answer requests in this process."""
 
@@ -92,7 +107,12 @@ class ModelState:
         meta, files = store.load(root, version)
         self.version = version
         self.data = ServingData(root, meta["snapshot"])
-        self.engine = Engine(self.data, Retriever(files, meta, self.data), cfg.policy, log, version)
+        retriever = Retriever(files, meta, self.data)
+        self.engine = Engine(self.data, retriever, cfg.policy, log, version)
+        # the brief's recommendations: the assistant's most likely slate, never logged
+        self.preview = Engine(self.data, retriever, greedy(cfg.policy, BRIEF_SURFACE), log,
+                              version)
+        self.briefs = BriefData(root, self.data)
         self.ranker = RankerCore(version, files, self.data.context) if with_ranker else None
         self.started = time.monotonic()
 
@@ -219,6 +239,42 @@ class GuidanceService:
         scope.check(convert.required_advertiser(req))
         return convert.context(self.state.engine.context(req.advertiser_id,
                                                          req.include_campaigns))
+
+    async def get_brief(self, req: pb.GetBriefRequest, scope) -> pb.GetBriefResponse:
+        """The account's brief and, without logging anything, the assistant's most likely
+        slate of `max_recommendations` items (the daily cap ignored: a brief shows nothing)."""
+        args = convert.brief(req)
+        advertiser = args["advertiser_id"]
+        scope.check(advertiser)
+        state = self.state
+        # the brief's core is CPU work of tens of ms: off the event loop
+        brief = await asyncio.to_thread(state.briefs.brief, advertiser, args["max_words"])
+        plan = state.engine.plan(advertiser, 0, BRIEF_SURFACE, 0, state.now_ms())
+        plan = dataclasses.replace(plan, k=args["max_recommendations"])
+        scores, version, degraded = await self._scores(state, plan)
+        result, _, _ = state.preview.slate(plan, scores, self.rng, degraded)
+        return convert.brief_response(brief, state.data.snapshot, result, version)
+
+    async def explain(self, req: pb.ExplainRequest, scope) -> pb.ExplainResponse:
+        rec_id = convert.recommendation_id(req)
+        imp = await asyncio.to_thread(self.log.impression, rec_id)
+        if imp is None:
+            raise NotFoundError(f"recommendation {rec_id!r} not found: no slate served it")
+        scope.check(imp.advertiser_id)
+        state = self.state
+        return convert.explanation(explanation(
+            state.data, imp, self._snapshot_of(state, imp.model_version)))
+
+    def _snapshot_of(self, state: ModelState, version: str) -> str:
+        """The snapshot registry version `version` serves ("" when the registry no longer
+        holds it)."""
+        if version == state.version:
+            return state.data.snapshot
+        path = f"registry/{version}/metadata.json"
+        if not self.root.exists(path):
+            return ""
+        with self.root.fs.open_input_stream(self.root.join(path)) as f:
+            return json.loads(f.read())["snapshot"]
 
     async def call(self, method: str, request, metadata) -> tuple[object, grpc.StatusCode, str]:
         """(response, code, details): errors become a status and an empty response."""

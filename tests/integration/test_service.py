@@ -27,6 +27,8 @@ from ray import serve
 from typer.testing import CliRunner
 
 from cli.main import app as cli
+from pipelines.brief.core import BriefConfig, words
+from pipelines.brief.job import brief_for
 from pipelines.context.online import campaign_context
 from pipelines.domain.vocabulary import SURFACE_INDEX
 from pipelines.feedback import Impression, RankerInput
@@ -140,6 +142,77 @@ def test_context_and_book(service):
     assert all(len(a.items) <= 2 for a in book.accounts)
 
 
+def test_brief_of_an_account(service):
+    """The brief the service answers from memory is the one the context layer computes from
+    the raw tables; within its budget; its recommendations preview the assistant's slate and
+    log nothing."""
+    adv, root = service["ids"][22], service["root"]
+    log = open_log(service["cfg"].log_uri())
+    before = len(log.history(adv, 0)[0])
+    r = service["stub"].GetBrief(pb.GetBriefRequest(advertiser_id=adv, max_words=80),
+                                 metadata=_md(service), timeout=30)
+    assert r.advertiser_id == adv and r.snapshot == "s1" and r.as_of
+    assert r.items and r.words == sum(words(it.line) for it in r.items) <= 80
+    for it in r.items:
+        assert it.sentence and it.sentence in it.line[0].lower() + it.line[1:]
+        assert (it.campaign_id > 0) == (it.level == "campaign")
+    want = brief_for(root, adv, version="s1", cfg=BriefConfig(words=80)).items
+    assert [(it.signal, it.campaign_id, it.value, it.score, it.line, tuple(it.bears_on))
+            for it in r.items] == [(w.signal, w.campaign_id or 0, w.value, w.score, w.line,
+                                    w.bears_on) for w in want]
+    assert [it.HasField("past_value") for it in r.items] == [w.past_value is not None
+                                                             for w in want]
+    assert 1 <= len(r.recommendations) <= 3 and r.model_version == service["version"]
+    for rank, item in enumerate(r.recommendations, start=1):
+        assert item.rank == rank and not item.recommendation_id and item.propensity == 0
+        assert item.title in r.text
+    none = service["stub"].GetBrief(pb.GetBriefRequest(advertiser_id=adv, max_recommendations=0),
+                                    metadata=_md(service), timeout=30)
+    assert not none.recommendations and none.guidance_score == pytest.approx(r.guidance_score)
+    assert len(log.history(adv, 0)[0]) == before  # nothing was shown
+    # the account's slate on the assistant, asked now, has the brief's guidance score
+    slate = _recommend(service, adv, "SURFACE_BUSINESS_ASSISTANT")
+    assert slate.guidance_score == pytest.approx(r.guidance_score)
+
+
+def test_explain_a_served_recommendation(service):
+    adv = service["ids"][23]
+    r = _recommend(service, adv, "SURFACE_BUSINESS_ASSISTANT", max_items=3)
+    assert r.items
+    for item in r.items:
+        e = service["stub"].Explain(pb.ExplainRequest(recommendation_id=item.recommendation_id),
+                                    metadata=_md(service), timeout=30)
+        for name in ("recommendation_id", "action_type", "category", "campaign_id", "item_id",
+                     "title", "description", "parameters", "reasons", "adoption_probability",
+                     "dismissal_probability", "expected_impact", "rank", "propensity"):
+            assert getattr(e, name) == getattr(item, name), name
+        assert (e.advertiser_id, e.surface, e.slate_id) == (adv, r.surface, r.slate_id)
+        assert e.model_version == r.model_version and e.model_snapshot == e.snapshot == "s1"
+        assert e.policy == "guidance-business_assistant" and not e.degraded
+        assert e.served_at.ToDatetime().date().isoformat() == e.as_of
+    out = CliRunner().invoke(cli, ["explain", "--recommendation", r.items[0].recommendation_id,
+                                   "--address", service["address"],
+                                   "--token", service["tokens"]["all"]])
+    assert out.exit_code == 0 and r.items[0].title in out.stdout, out.output
+    bad = CliRunner().invoke(cli, ["explain", "--recommendation", "nope", "--address",
+                                   service["address"], "--token", service["tokens"]["all"]])
+    assert bad.exit_code == 2 and "NOT_FOUND" in bad.output
+    assert len(bad.output.strip().splitlines()) == 1
+
+
+def test_an_empty_slate_says_why(service):
+    adv = service["root"].read_table("snapshots/s1/online/advertisers").to_pandas()
+    opted_out = adv[(adv.live_campaigns > 0) & ~adv.notifications_opt_in.astype(bool)]
+    r = _recommend(service, int(opted_out.advertiser_id.min()), "SURFACE_NOTIFICATION")
+    assert not r.items and r.empty_reason == "opted_out" and r.empty_message
+    # a notification a day: the second one of the day finds the cap reached
+    first = _recommend(service, service["ids"][24], "SURFACE_NOTIFICATION")
+    assert first.items and (first.empty_reason, first.empty_message) == ("", "")
+    second = _recommend(service, service["ids"][24], "SURFACE_NOTIFICATION")
+    assert not second.items and second.empty_reason == "daily_cap_reached"
+    assert second.empty_message
+
+
 def test_feedback_is_idempotent_and_feeds_the_cool_down(service):
     adv = service["ids"][6]
     first = _recommend(service, adv, "SURFACE_SALES_WORKFLOW", max_items=5)
@@ -176,6 +249,9 @@ def test_error_statuses(service):
                                                timeout=30)
     ok = dict(advertiser_id=ids[0], surface=pb.SURFACE_ADS_MANAGER)
     fb = lambda md, **kw: lambda: s.LogFeedback(pb.LogFeedbackRequest(**kw), metadata=md)  # noqa: E731
+    brief = lambda md, **kw: lambda: s.GetBrief(pb.GetBriefRequest(**kw), metadata=md,  # noqa: E731
+                                                timeout=30)
+    explain = lambda md, **kw: lambda: s.Explain(pb.ExplainRequest(**kw), metadata=md)  # noqa: E731
     cases = [
         (rec(_md(service), surface=1), C.INVALID_ARGUMENT),  # no advertiser
         (rec(_md(service), advertiser_id=-1, surface=1), C.INVALID_ARGUMENT),
@@ -198,12 +274,21 @@ def test_error_statuses(service):
                               metadata=_md(service, "one")), C.PERMISSION_DENIED),
         (lambda: s.Recommend(pb.RecommendRequest(**ok), metadata=_md(service), timeout=0.0005),
          C.DEADLINE_EXCEEDED),
+        (brief(_md(service)), C.INVALID_ARGUMENT),  # no advertiser
+        (brief(_md(service), advertiser_id=ids[0], max_words=10), C.INVALID_ARGUMENT),
+        (brief(_md(service), advertiser_id=99_999_999), C.NOT_FOUND),
+        (brief(_md(service, "one"), advertiser_id=ids[1]), C.PERMISSION_DENIED),
+        (brief((), advertiser_id=ids[0]), C.UNAUTHENTICATED),
+        (explain(_md(service), recommendation_id=""), C.INVALID_ARGUMENT),
+        (explain(_md(service), recommendation_id="nope"), C.NOT_FOUND),
     ]
     assert [_code(fn) for fn, _ in cases] == [want for _, want in cases]
     # another advertiser's recommendation cannot be given feedback with a one-account token
     other = _recommend(service, ids[3]).items[0].recommendation_id
     assert _code(fb(_md(service, "one"), event_id="e2", recommendation_id=other,
                     type=pb.FEEDBACK_TYPE_CLICKED)) == C.PERMISSION_DENIED
+    # nor explained
+    assert _code(explain(_md(service, "one"), recommendation_id=other)) == C.PERMISSION_DENIED
 
 
 def test_health_check(service):

@@ -10,6 +10,8 @@ EXPECTED_METHODS = [
     "/guidance.v1.GuidanceService/RecommendForBook",
     "/guidance.v1.GuidanceService/LogFeedback",
     "/guidance.v1.GuidanceService/GetContext",
+    "/guidance.v1.GuidanceService/GetBrief",
+    "/guidance.v1.GuidanceService/Explain",
 ]
 
 

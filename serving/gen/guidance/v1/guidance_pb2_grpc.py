@@ -55,6 +55,16 @@ class GuidanceServiceStub:
                 request_serializer=serving_dot_gen_dot_guidance_dot_v1_dot_guidance__pb2.GetContextRequest.SerializeToString,
                 response_deserializer=serving_dot_gen_dot_guidance_dot_v1_dot_guidance__pb2.GetContextResponse.FromString,
                 _registered_method=True)
+        self.GetBrief = channel.unary_unary(
+                '/guidance.v1.GuidanceService/GetBrief',
+                request_serializer=serving_dot_gen_dot_guidance_dot_v1_dot_guidance__pb2.GetBriefRequest.SerializeToString,
+                response_deserializer=serving_dot_gen_dot_guidance_dot_v1_dot_guidance__pb2.GetBriefResponse.FromString,
+                _registered_method=True)
+        self.Explain = channel.unary_unary(
+                '/guidance.v1.GuidanceService/Explain',
+                request_serializer=serving_dot_gen_dot_guidance_dot_v1_dot_guidance__pb2.ExplainRequest.SerializeToString,
+                response_deserializer=serving_dot_gen_dot_guidance_dot_v1_dot_guidance__pb2.ExplainResponse.FromString,
+                _registered_method=True)
 
 
 class GuidanceServiceServicer:
@@ -89,6 +99,23 @@ class GuidanceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetBrief(self, request, context):
+        """The few signals that matter now for one advertiser, ranked, within a word budget, with the
+        account's guidance score and its top recommendations for the business assistant. Reading
+        a brief shows nothing to the advertiser: nothing is logged (see GetBriefResponse).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Explain(self, request, context):
+        """A served recommendation as it was logged (probabilities, impact, propensity), with its
+        reasons and what it is based on.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GuidanceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -111,6 +138,16 @@ def add_GuidanceServiceServicer_to_server(servicer, server):
                     servicer.GetContext,
                     request_deserializer=serving_dot_gen_dot_guidance_dot_v1_dot_guidance__pb2.GetContextRequest.FromString,
                     response_serializer=serving_dot_gen_dot_guidance_dot_v1_dot_guidance__pb2.GetContextResponse.SerializeToString,
+            ),
+            'GetBrief': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBrief,
+                    request_deserializer=serving_dot_gen_dot_guidance_dot_v1_dot_guidance__pb2.GetBriefRequest.FromString,
+                    response_serializer=serving_dot_gen_dot_guidance_dot_v1_dot_guidance__pb2.GetBriefResponse.SerializeToString,
+            ),
+            'Explain': grpc.unary_unary_rpc_method_handler(
+                    servicer.Explain,
+                    request_deserializer=serving_dot_gen_dot_guidance_dot_v1_dot_guidance__pb2.ExplainRequest.FromString,
+                    response_serializer=serving_dot_gen_dot_guidance_dot_v1_dot_guidance__pb2.ExplainResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -222,6 +259,60 @@ class GuidanceService:
             '/guidance.v1.GuidanceService/GetContext',
             serving_dot_gen_dot_guidance_dot_v1_dot_guidance__pb2.GetContextRequest.SerializeToString,
             serving_dot_gen_dot_guidance_dot_v1_dot_guidance__pb2.GetContextResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBrief(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guidance.v1.GuidanceService/GetBrief',
+            serving_dot_gen_dot_guidance_dot_v1_dot_guidance__pb2.GetBriefRequest.SerializeToString,
+            serving_dot_gen_dot_guidance_dot_v1_dot_guidance__pb2.GetBriefResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Explain(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guidance.v1.GuidanceService/Explain',
+            serving_dot_gen_dot_guidance_dot_v1_dot_guidance__pb2.ExplainRequest.SerializeToString,
+            serving_dot_gen_dot_guidance_dot_v1_dot_guidance__pb2.ExplainResponse.FromString,
             options,
             channel_credentials,
             insecure,
