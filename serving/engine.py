@@ -171,7 +171,7 @@ class Engine:
                 "campaign_id": int(plan.campaign_id[i]), "item_id": int(plan.item_id[i]),
                 "title": str(d.catalog["title"][row]),
                 "description": str(d.catalog["description"][row] or ""),
-                "parameters": _parameters(d.catalog, row),
+                "parameters": item_parameters(d.catalog, row),
                 # an empty list means no signal argues for it: said, never padded
                 "reasons": why, "no_supporting_signal": not why,
                 "adoption_probability": float(scores["p_adopt"][i]),
@@ -241,7 +241,7 @@ def empty_reason(plan: Plan, policy: PolicyConfig) -> tuple[str, str, str]:
             f"item{'s' if total != 1 else ''} {'was' if hidden[top] == 1 else 'were'} {said}.")
 
 
-def _parameters(catalog, row: int) -> dict[str, str]:
+def item_parameters(catalog, row: int) -> dict[str, str]:
     out = {}
     pct = catalog["param_pct"][row]
     if pct is not None and pct == pct:

@@ -9,7 +9,7 @@ import numpy as np
 from pipelines.candidates.reasons import reasons
 from pipelines.feedback.records import Impression
 from serving.data import ServingData
-from serving.engine import _parameters
+from serving.engine import item_parameters
 
 
 def explanation(data: ServingData, imp: Impression, model_snapshot: str) -> dict:
@@ -33,7 +33,7 @@ def explanation(data: ServingData, imp: Impression, model_snapshot: str) -> dict
         "category": category, "campaign_id": imp.campaign_id, "item_id": imp.item_id,
         "title": str(data.catalog["title"][row]),
         "description": str(data.catalog["description"][row] or ""),
-        "parameters": _parameters(data.catalog, row),
+        "parameters": item_parameters(data.catalog, row),
         "surface": imp.surface, "rank": imp.position, "served_at_ms": imp.served_at_ms,
         "adoption_probability": imp.p_adopt, "dismissal_probability": imp.p_dismiss,
         "impact": [imp.impact_low, imp.impact_expected, imp.impact_high],

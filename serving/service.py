@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import threading
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -112,12 +113,21 @@ class ModelState:
         # the brief's recommendations: the assistant's most likely slate, never logged
         self.preview = Engine(self.data, retriever, greedy(cfg.policy, BRIEF_SURFACE), log,
                               version)
-        self.briefs = BriefData(root, self.data)
+        self._root, self._briefs, self._briefs_lock = root, None, threading.Lock()
         self.ranker = RankerCore(version, files, self.data.context) if with_ranker else None
         self.started = time.monotonic()
 
     def now_ms(self) -> int:
         return self.data.now_ms(time.monotonic() - self.started)
+
+    @property
+    def briefs(self) -> BriefData:
+        """The briefs' past signals and peer reference, built on the first GetBrief rather
+        than on every model load (about 1.7 s for 2,000 accounts) that may never serve one."""
+        with self._briefs_lock:
+            if self._briefs is None:
+                self._briefs = BriefData(self._root, self.data)
+            return self._briefs
 
 
 class GuidanceService:
