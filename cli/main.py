@@ -76,6 +76,7 @@ def train_cmd(
     epochs: int = typer.Option(_train_default("epochs"), help="Passes over the train split."),
     workers: int = typer.Option(_train_default("workers"), help="Ray Train workers."),
     gpu: bool = typer.Option(False, help="One GPU per worker."),
+    spread: bool = typer.Option(False, help="Workers on as many nodes as possible (SPREAD)."),
     batch_size: int = typer.Option(_train_default("batch_size"),
                                    help="Examples per step per worker."),
     members: int = typer.Option(_train_default("members"),
@@ -96,7 +97,8 @@ def train_cmd(
 
         return fit_and_register(TrainConfig(
             root=root or default_root(), snapshot=snapshot, epochs=epochs, workers=workers,
-            gpu=gpu, batch_size=batch_size, members=members, average_from_epoch=average_from_epoch,
+            gpu=gpu, spread=spread, batch_size=batch_size, members=members,
+            average_from_epoch=average_from_epoch,
             run_name=run_name, retrieval={"epochs": retrieval_epochs}),
             show_progress=not as_json)
 

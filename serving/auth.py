@@ -60,12 +60,7 @@ def create(root: Root, name: str, advertisers: list[int], book: str | None = Non
     record = {"name": name, "advertisers": sorted(set(int(a) for a in advertisers)), "book": book,
               "all_advertisers": all_advertisers,
               "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
-    root.fs.create_dir(root.join(TOKEN_DIR), recursive=True)
-    digest = token_hash(token)
-    staged = root.join(TOKEN_DIR, f".{digest}.tmp")
-    with root.fs.open_output_stream(staged) as f:
-        f.write(json.dumps(record).encode())
-    root.fs.move(staged, root.join(TOKEN_DIR, f"{digest}.json"))
+    root.write_atomic(f"{TOKEN_DIR}/{token_hash(token)}.json", json.dumps(record).encode())
     return token
 
 

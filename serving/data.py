@@ -19,7 +19,7 @@ from pipelines.context.online import advertiser_of_campaigns, joined, online_tab
 from pipelines.domain.applicability import CampaignFacts
 from pipelines.errors import NotFoundError
 from pipelines.storage.root import Root
-from pipelines.storage.snapshots import latest_version
+from pipelines.storage.snapshots import latest_version, snapshot_path
 
 HISTORY_DAYS = 365  # the longest cool-down the policy may apply
 
@@ -58,8 +58,7 @@ class ServingData:
 
     def __init__(self, root: Root, snapshot: str | None = None, as_of: dt.date | None = None):
         self.snapshot = snapshot or latest_version(root)
-        base = f"snapshots/{self.snapshot}"
-        with root.fs.open_input_stream(root.join(base, "manifest.json")) as f:
+        with root.fs.open_input_stream(snapshot_path(root, self.snapshot, "manifest.json")) as f:
             manifest = json.loads(f.read())
         now = dt.date.fromisoformat(manifest["as_of_now"])
         replay = as_of is not None and as_of != now

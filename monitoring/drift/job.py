@@ -195,11 +195,9 @@ def history(root: Root) -> list[dict]:
         return []
     out = []
     for info in root.fs.get_file_info(pafs.FileSelector(root.join(REPORTS))):
-        path = f"{info.path}/summary.json"
-        if info.type == pafs.FileType.Directory and root.fs.get_file_info(path).type \
-                == pafs.FileType.File:
-            with root.fs.open_input_stream(path) as f:
-                out.append(json.loads(f.read()))
+        run = f"{REPORTS}/{info.base_name}"
+        if info.type == pafs.FileType.Directory and root.is_published(run):
+            out.append(json.loads(root.read_text(f"{run}/summary.json")))
     return sorted(out, key=lambda s: (s["window"]["until"], s["run"]))
 
 

@@ -10,6 +10,7 @@ import pyarrow.dataset as pads
 
 from pipelines.models import artifacts, features
 from pipelines.storage.root import Root
+from pipelines.storage.snapshots import snapshot_path
 from monitoring.drift import frames
 
 _LABELS = ("label_adopted", "label_dismissed", "label_snoozed")
@@ -28,7 +29,7 @@ def load_reference(root: Root, meta: dict, files: dict[str, bytes], rows: int, s
     as `store.load` gives it), sampled down to `rows`."""
     loaded = artifacts.LoadedRanker(files)
     spec = loaded.spec
-    dataset = pads.dataset(root.join("snapshots", meta["snapshot"], "examples", "split=train"),
+    dataset = pads.dataset(snapshot_path(root, meta["snapshot"], "examples", "split=train"),
                            filesystem=root.fs, format="parquet")
     columns = list(dict.fromkeys([*spec.numeric, *spec.categorical, "surface", "action_type",
                                   *_LABELS]))

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import ray
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,7 +40,7 @@ from pipelines.context.registry import SIGNALS_BY_NAME
 from pipelines.errors import ConfigError, NotFoundError, StorageError
 from pipelines.runtime import ensure_ray
 from pipelines.storage.root import Root
-from pipelines.storage.snapshots import latest_version
+from pipelines.storage.snapshots import latest_version, snapshot_path
 from pipelines.storage.version import code_version
 
 ITEM_SCHEMA = pa.schema([
@@ -95,17 +96,15 @@ def signals_as_of(tables: dict[str, pd.DataFrame], market: pd.DataFrame, peers: 
 
 
 def _manifest(root: Root, version: str) -> dict:
-    if not root.exists(f"snapshots/{version}/manifest.json"):
-        raise NotFoundError(f"snapshot {version!r} not found under root {root.uri!r}")
-    with root.fs.open_input_stream(root.join("snapshots", version, "manifest.json")) as f:
+    with root.fs.open_input_stream(snapshot_path(root, version, "manifest.json")) as f:
         return json.loads(f.read())
 
 
 def peer_reference(root: Root, version: str, cfg: BriefConfig) -> reference.Reference:
     """The peer reference of a snapshot: every account and campaign of its online tables."""
-    base = f"snapshots/{version}/online"
-    return reference.build(root.read_table(f"{base}/advertisers").to_pandas(),
-                           root.read_table(f"{base}/campaigns").to_pandas(),
+    base = snapshot_path(root, version, "online")
+    return reference.build(pq.read_table(f"{base}/advertisers", filesystem=root.fs).to_pandas(),
+                           pq.read_table(f"{base}/campaigns", filesystem=root.fs).to_pandas(),
                            cfg.reference_points, cfg.min_peers)
 
 
@@ -204,7 +203,7 @@ def write_briefs(cfg: BriefJobConfig, show_progress: bool = True) -> dict:
     version = cfg.snapshot or latest_version(root)
     as_of = dt.date.fromisoformat(_manifest(root, version)["as_of_now"])
     dest = f"briefs/{version}"
-    if root.exists(dest) and not cfg.overwrite:
+    if root.is_published(dest) and not cfg.overwrite:
         raise StorageError(f"{root.join(dest)} already exists; pass --overwrite to replace it")
     root.check_writable()
     market, start, days = _history(root)
@@ -260,6 +259,7 @@ def read_brief(root: Root, advertiser_id: int, version: str | None = None,
     if not root.exists(base):
         raise NotFoundError(f"no briefs of snapshot {version!r} under root {root.uri!r}: run "
                             "`guidance brief --all`")
+    root.require(base)
     f = pc.field("advertiser_id") == advertiser_id
     acc = root.read_table(f"{base}/accounts").filter(f).to_pylist()
     if not acc:

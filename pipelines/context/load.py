@@ -19,6 +19,8 @@ TABLES = ("advertisers", "campaigns", "daily_performance", "workflow_events", "i
 
 
 def dataset(root: Root, name: str) -> pads.Dataset:
+    """A raw table of the platform's published tables."""
+    root.require("raw", f"no raw tables under root {root.uri!r}: run `guidance world generate`")
     return pads.dataset(root.join("raw", name), filesystem=root.fs, format="parquet",
                         exclude_invalid_files=True)
 

@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from pipelines.context import compute, load
 from pipelines.context.arrays import ContextArrays
@@ -16,7 +17,7 @@ from pipelines.context.peers import read_peers
 from pipelines.context.registry import GROUPS, SIGNALS_BY_NAME
 from pipelines.errors import ConfigError, NotFoundError
 from pipelines.storage.root import Root
-from pipelines.storage.snapshots import latest_version
+from pipelines.storage.snapshots import latest_version, snapshot_path
 
 
 def _value(v):
@@ -111,9 +112,9 @@ def online_tables(root: Root, snapshot: str, as_of: dt.date | None = None
     the raw tables by the same functions (a replay; the raw contract gives a campaign's status
     as of the end of the history only)."""
     if as_of is None:
-        base = f"snapshots/{snapshot}/online"
-        adv = root.read_table(f"{base}/advertisers").to_pandas()
-        camp = root.read_table(f"{base}/campaigns").to_pandas()
+        base = snapshot_path(root, snapshot, "online")
+        adv = pq.read_table(f"{base}/advertisers", filesystem=root.fs).to_pandas()
+        camp = pq.read_table(f"{base}/campaigns", filesystem=root.fs).to_pandas()
     else:
         market = load.dataset(root, "market").to_table()
         start, days = load.dates_range(market.column("date"))

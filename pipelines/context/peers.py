@@ -12,6 +12,7 @@ import pyarrow.dataset as pads
 from pipelines.context.arrays import PEER_METRICS
 from pipelines.domain.vocabulary import CHANNELS, VERTICALS
 from pipelines.storage.root import Root
+from pipelines.storage.snapshots import snapshot_path
 
 
 def peers_table(peers: np.ndarray, start: dt.date) -> pa.Table:
@@ -29,7 +30,7 @@ def peers_table(peers: np.ndarray, start: dt.date) -> pa.Table:
 
 def read_peers(root: Root, version: str) -> np.ndarray:
     """The peer sums stored with a snapshot, back as [vertical, channel, metric, day]."""
-    t = pads.dataset(root.join("snapshots", version, "peers.parquet"), filesystem=root.fs,
+    t = pads.dataset(snapshot_path(root, version, "peers.parquet"), filesystem=root.fs,
                      format="parquet").to_table().to_pandas()
     days = t.date.nunique()
     return t.value.to_numpy().reshape(len(VERTICALS), len(CHANNELS), len(PEER_METRICS), days)

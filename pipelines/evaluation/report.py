@@ -239,12 +239,10 @@ def write_report(root: Root, result: dict) -> str:
     returns that folder's path."""
     dest = report_dir(result["model_version"])
     with root.staging("evaluation") as staged:
+        root.fs.create_dir(f"{staged}/{dest}", recursive=True)
         for name, text in (("evaluation.json", json.dumps(result, indent=2, allow_nan=False)),
                            ("report.html", render_html(result))):
-            with root.fs.open_output_stream(f"{staged}/{name}") as f:
+            with root.fs.open_output_stream(f"{staged}/{dest}/{name}") as f:
                 f.write(text.encode())
-        if root.exists(dest):
-            root.fs.delete_dir(root.join(dest))
-        root.fs.create_dir(root.join("reports", "evaluation"), recursive=True)
-        root.fs.move(staged, root.join(dest))
+        root.publish(staged, [dest], overwrite=True)
     return root.join(dest)

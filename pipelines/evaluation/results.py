@@ -14,11 +14,12 @@ def report_dir(version: str) -> str:
 
 
 def has_result(root: Root, version: str) -> bool:
-    """Whether a model version has been evaluated (its evaluation.json exists)."""
-    return root.exists(f"{report_dir(version)}/evaluation.json")
+    """Whether a model version has been evaluated (its report is published)."""
+    return root.is_published(report_dir(version))
 
 
 def read_result(root: Root, version: str) -> dict:
     """The evaluation.json that `report.write_report` published for a model version."""
-    with root.fs.open_input_stream(root.join(report_dir(version), "evaluation.json")) as f:
-        return json.loads(f.read())
+    root.require(report_dir(version), f"model version {version!r} has not been evaluated: run "
+                 "`guidance evaluate`")
+    return json.loads(root.read_text(f"{report_dir(version)}/evaluation.json"))

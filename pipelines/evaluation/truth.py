@@ -28,6 +28,7 @@ def impression_truth(root: Root, impression_ids: np.ndarray) -> pd.DataFrame | N
     of rows), or None when the root has no truth table."""
     if not root.exists(TABLE):
         return None
+    root.require("truth")
     ds = pads.dataset(root.join(TABLE), filesystem=root.fs, format="parquet")
     missing = [c for c in ("impression_id", *COLUMNS) if c not in ds.schema.names]
     if missing:

@@ -17,7 +17,6 @@ import pyarrow.dataset as pads
 import ray
 
 from pipelines.context import load
-from pipelines.errors import StorageError
 from pipelines.experiments.action_values import action_values, most_valuable
 from pipelines.experiments.block import WorldFacts
 from pipelines.runtime import ensure_ray
@@ -48,9 +47,8 @@ def true_values(facts: WorldFacts, advertiser_ids: np.ndarray) -> pd.DataFrame:
 
 def _items(root: Root, version: str, kind: str) -> pd.DataFrame:
     path = f"briefs/{version}/{kind}"
-    if not root.exists(path):
-        raise StorageError(f"no briefs under {root.join(f'briefs/{version}')}: run "
-                           "`guidance brief --all` first")
+    root.require(f"briefs/{version}", f"no briefs under {root.join(f'briefs/{version}')}: "
+                 "run `guidance brief --all` first")
     return pads.dataset(root.join(path), filesystem=root.fs, format="parquet").to_table(
         columns=["advertiser_id", "rank", "categories"]).to_pandas()
 

@@ -70,7 +70,7 @@ def run_experiment(cfg: ExperimentConfig, show_progress: bool = True) -> dict:
     root = Root(cfg.root)
     root.check_writable()
     dest = report_path(cfg.name)
-    if root.exists(dest) and not cfg.overwrite:
+    if root.is_published(dest) and not cfg.overwrite:
         raise StorageError(f"{root.join(dest)} already exists; pass --overwrite or another "
                            "--name")
     facts = world_facts(read_manifest(root))

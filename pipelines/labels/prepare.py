@@ -124,7 +124,7 @@ def prepare(cfg: PrepareConfig, show_progress: bool = True) -> dict:
     validate(root)
     root.check_writable()
     dest = f"snapshots/{cfg.version}"
-    if root.exists(dest) and not cfg.overwrite:
+    if root.is_published(dest) and not cfg.overwrite:
         raise StorageError(f"{root.join(dest)} already exists; pass --overwrite or a new --version")
     start, days = load.time_range(root)
     ids = np.sort(load.dataset(root, "advertisers").to_table(columns=["advertiser_id"])
@@ -143,13 +143,15 @@ def prepare(cfg: PrepareConfig, show_progress: bool = True) -> dict:
                                                "days": days})
     peers = sum(b["peers"].sum(axis=0) for b in peer_parts.iter_batches(batch_format="numpy"))
     with root.staging("snapshot") as staged:
+        out = f"{staged}/{dest}"
+        root.fs.create_dir(out, recursive=True)
         counts = ranges.map_batches(
             _prepare_batch, batch_size=1, batch_format="numpy",
-            fn_kwargs={"root": cfg.root, "index": index, "staged": staged, "market": market,
+            fn_kwargs={"root": cfg.root, "index": index, "staged": out, "market": market,
                        "trending": trending_keys(market), "peers": peers, "start": start,
                        "days": days, "bounds": (train_end, val_end)},
         ).to_pandas()
-        root.write_parquet(peers_table(peers, start), f"{staged}/peers.parquet")
+        root.write_parquet(peers_table(peers, start), f"{out}/peers.parquet")
         rows = {s: int(counts[s].sum()) for s in (*SPLITS, "incomplete", "online_advertisers",
                                                    "online_campaigns")}
         day = lambda i: (start + dt.timedelta(days=i)).isoformat()  # noqa: E731
@@ -171,11 +173,11 @@ def prepare(cfg: PrepareConfig, show_progress: bool = True) -> dict:
                                ("online/advertisers", "online/advertisers", 1),
                                ("online/campaigns", "online/campaigns", 1)):
             if n:
-                sch = pads.dataset(f"{staged}/{folder}", filesystem=root.fs, format="parquet").schema
+                sch = pads.dataset(f"{out}/{folder}", filesystem=root.fs, format="parquet").schema
                 manifest["schema"][key] = {f.name: str(f.type) for f in sch}
         if rows["train"]:
-            manifest["statistics"] = _summary(root, f"{staged}/examples/split=train")
-        with root.fs.open_output_stream(f"{staged}/manifest.json") as f:
+            manifest["statistics"] = _summary(root, f"{out}/examples/split=train")
+        with root.fs.open_output_stream(f"{out}/manifest.json") as f:
             f.write(json.dumps(manifest, indent=2).encode())
         _publish_snapshot(root, staged, dest, cfg)
     manifest["seconds"] = round(time.time() - started, 1)
@@ -183,15 +185,9 @@ def prepare(cfg: PrepareConfig, show_progress: bool = True) -> dict:
 
 
 def _publish_snapshot(root: Root, staged: str, dest: str, cfg: PrepareConfig) -> None:
-    """Move the staged folder to snapshots/<version>, then repoint LATEST (one rename each)."""
-    if root.exists(dest):
-        root.fs.delete_dir(root.join(dest))
-    root.fs.create_dir(root.join("snapshots"), recursive=True)
-    root.fs.move(staged, root.join(dest))
-    pointer = root.join("_staging", f"LATEST-{cfg.version}")
-    with root.fs.open_output_stream(pointer) as f:
-        f.write(cfg.version.encode())
-    root.fs.move(pointer, root.join("snapshots", "LATEST"))
+    """Publish the staged folder as snapshots/<version>, then repoint LATEST."""
+    root.publish(staged, [dest], overwrite=cfg.overwrite)
+    root.write_atomic("snapshots/LATEST", cfg.version.encode())
 
 
 def render(manifest: dict) -> str:

@@ -47,6 +47,8 @@ class TrainConfig(BaseModel):
     learning_rate: float = Field(2e-3, gt=0, le=1, description="Adam learning rate.")
     workers: int = Field(1, ge=1, le=1024, description="Ray Train workers.")
     gpu: bool = Field(False, description="One GPU per worker.")
+    spread: bool = Field(False, description="Place the workers on as many nodes as possible "
+                         "(Ray's SPREAD placement) rather than packing them onto few.")
     hidden: int = Field(128, ge=8, le=4096, description="Width of each expert's hidden layer.")
     experts: int = Field(4, ge=1, le=32, description="MMoE experts.")
     members: int = Field(5, ge=1, le=32,

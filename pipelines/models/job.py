@@ -11,11 +11,12 @@ from pipelines.models.calibration import Isotonic, conformal_margin, expected_ca
 from pipelines.models.config import TrainConfig
 from pipelines.registry import store
 from pipelines.storage.root import Root
+from pipelines.storage.snapshots import snapshot_path
 from pipelines.storage.version import code_version
 
 
 def read_split(root: Root, snapshot: str, split: str):
-    path = root.join("snapshots", snapshot, "examples", f"split={split}")
+    path = snapshot_path(root, snapshot, "examples", f"split={split}")
     return pads.dataset(path, filesystem=root.fs, format="parquet").to_table().to_pandas()
 
 

@@ -25,6 +25,7 @@ from pipelines.models.two_tower import (
     uniform_negatives,
 )
 from pipelines.storage.root import Root
+from pipelines.storage.snapshots import snapshot_path
 from pipelines.domain.vocabulary import SURFACES
 
 KS = (10, 50, 100)
@@ -103,7 +104,7 @@ def train(root: Root, snapshot: str, catalog: pd.DataFrame, cfg: TrainConfig, ru
     entity adoptions, as Ray Train run `<run_name>-two-tower`; returns the model (on the CPU),
     the context spec, the item table, the number of positives and the last epoch's metrics.
     With `show_progress`, a line per epoch on stderr."""
-    path = root.join("snapshots", snapshot, "examples", "split=train")
+    path = snapshot_path(root, snapshot, "examples", "split=train")
     num, cat = features.context_columns()
     spec = features.fit(pads.dataset(path, filesystem=root.fs, format="parquet"),
                         numeric=num, categorical=cat)

@@ -23,7 +23,7 @@ from sklearn.metrics import log_loss, roc_auc_score
 from torch.optim.swa_utils import AveragedModel
 
 from pipelines.errors import ConfigError
-from pipelines.storage.snapshots import latest_version
+from pipelines.storage.snapshots import latest_version, snapshot_path
 from pipelines.models import checkpoints, features, progress, ranker
 from pipelines.models.config import TrainConfig
 from pipelines.models.loop_config import RankerLoopConfig
@@ -38,7 +38,7 @@ def _encode_batch(batch: pd.DataFrame, spec: features.FeatureSpec) -> dict[str, 
 
 def encoded_dataset(root: Root, snapshot: str, split: str, spec: features.FeatureSpec,
                     shuffle_blocks: bool = False):
-    path = root.join("snapshots", snapshot, "examples", f"split={split}")
+    path = snapshot_path(root, snapshot, "examples", f"split={split}")
     ds = ray.data.read_parquet(path, filesystem=root.fs)
     if shuffle_blocks:
         ds = ds.randomize_block_order()
@@ -154,7 +154,7 @@ def _validate(model, shard, device) -> dict[str, float]:
 # Settings that may change between a run and its resumption (a pydantic `exclude`); every
 # other one shapes a model: the ranker's, or the two towers' (run `<name>-two-tower`).
 RESUMABLE = {"root": True, "snapshot": True, "run_name": True, "epochs": True,
-             "workers": True, "gpu": True, "retrieval": {"epochs"}}
+             "workers": True, "gpu": True, "spread": True, "retrieval": {"epochs"}}
 
 
 def claim_run(root: Root, cfg: TrainConfig, snapshot: str) -> str:
@@ -163,7 +163,7 @@ def claim_run(root: Root, cfg: TrainConfig, snapshot: str) -> str:
     of the same data and model. Naming a run that was started on another snapshot (or a rebuilt
     one) or another model is refused: resuming it would load weights of a different shape, or
     silently keep a stale model."""
-    with root.fs.open_input_stream(root.join("snapshots", snapshot, "manifest.json")) as f:
+    with root.fs.open_input_stream(snapshot_path(root, snapshot, "manifest.json")) as f:
         created = json.loads(f.read())["created_at"]
     shape = cfg.model_dump(mode="json", exclude=RESUMABLE)
     code = code_version()["source_sha256"]  # the pipelines' source: the model's architecture
@@ -178,11 +178,9 @@ def claim_run(root: Root, cfg: TrainConfig, snapshot: str) -> str:
                 raise ConfigError(f"run {name!r} was started on another snapshot or model "
                                   f"configuration; pass a new --run-name")
     else:
-        root.fs.create_dir(root.join("models", "run-identity"), recursive=True)
-        with root.fs.open_output_stream(root.join(marker)) as f:
-            f.write(json.dumps({"identity": identity, "snapshot": snapshot,
-                                "snapshot_created_at": created, "code": code,
-                                **shape}).encode())
+        root.write_atomic(marker, json.dumps({"identity": identity, "snapshot": snapshot,
+                                              "snapshot_created_at": created, "code": code,
+                                              **shape}).encode())
     return name
 
 
@@ -193,10 +191,11 @@ def train(cfg: TrainConfig, show_progress: bool = True) -> dict:
     root = Root(cfg.root)
     snapshot = cfg.snapshot or latest_version(root)
     run_name = claim_run(root, cfg, snapshot)
-    spec = features.fit(pads.dataset(root.join("snapshots", snapshot, "examples", "split=train"),
+    spec = features.fit(pads.dataset(snapshot_path(root, snapshot, "examples", "split=train"),
                                      filesystem=root.fs, format="parquet"))
     local = ensure_ray()
-    scaling = ScalingConfig(num_workers=cfg.workers, use_gpu=cfg.gpu)
+    scaling = ScalingConfig(num_workers=cfg.workers, use_gpu=cfg.gpu,
+                            placement_strategy="SPREAD" if cfg.spread else "PACK")
     # Ray Data's reading tasks need a CPU beside the workers' own: with --workers 2 on a
     # 2-CPU local Ray, training never started (killed after 500 s)
     needed = dict(scaling.total_resources)
@@ -207,8 +206,7 @@ def train(cfg: TrainConfig, show_progress: bool = True) -> dict:
             train_loop_per_worker,
             train_loop_config=RankerLoopConfig(job=cfg, spec=spec).model_dump(),
             scaling_config=scaling,
-            run_config=RunConfig(name=run_name,
-                                 storage_path=root.join("models", "runs"),
+            run_config=RunConfig(name=run_name, **root.train_storage("models/runs"),
                                  checkpoint_config=CheckpointConfig(num_to_keep=2),
                                  callbacks=callbacks),
             datasets={"train": encoded_dataset(root, snapshot, "train", spec,

@@ -119,11 +119,7 @@ def _append(root: Root, record: dict, at: dt.datetime) -> None:
     name = f"{at.strftime('%Y%m%dT%H%M%S.%fZ')}-{record['version']}.json"
     if root.exists(f"{LOG}/{name}"):
         raise PromotionError(f"promotion record {name} already exists")
-    with root.staging("promotion") as staged:
-        with root.fs.open_output_stream(f"{staged}/{name}") as f:
-            f.write(json.dumps(record, indent=2).encode())
-        root.fs.create_dir(root.join(LOG), recursive=True)
-        root.fs.move(f"{staged}/{name}", root.join(LOG, name))
+    root.write_atomic(f"{LOG}/{name}", json.dumps(record, indent=2).encode())
 
 
 def history(root: Root) -> list[dict]:

@@ -33,29 +33,25 @@ def publish(root: Root, files: dict[str, bytes], metadata: dict,
     version = version or timestamp_version()
     if version in POINTERS or version == "promotions":
         raise RegistryError(f"registry version {version!r} is a reserved name")
-    if root.exists(f"registry/{version}"):
+    if root.is_published(f"registry/{version}"):
         raise RegistryError(f"registry version {version!r} already exists")
     manifest = {"version": version, **metadata,
                 "files": {n: {"bytes": len(b), "sha256": hashlib.sha256(b).hexdigest()}
                           for n, b in files.items()}}
+    dest = f"registry/{version}"
     with root.staging(f"registry-{version}") as staged:
-        for name, data in files.items():
-            with root.fs.open_output_stream(f"{staged}/{name}") as f:
+        root.fs.create_dir(f"{staged}/{dest}", recursive=True)
+        for name, data in {**files, "metadata.json": json.dumps(manifest, indent=2).encode()
+                           }.items():
+            with root.fs.open_output_stream(f"{staged}/{dest}/{name}") as f:
                 f.write(data)
-        with root.fs.open_output_stream(f"{staged}/metadata.json") as f:
-            f.write(json.dumps(manifest, indent=2).encode())
-        root.fs.create_dir(root.join("registry"), recursive=True)
-        root.fs.move(staged, root.join("registry", version))
+        root.publish(staged, [dest], overwrite=False)
     _point(root, LATEST, version)
     return version
 
 
 def _point(root: Root, pointer: str, version: str) -> None:
-    staged = root.join("_staging", f"{pointer}-{version}")
-    root.fs.create_dir(root.join("_staging"), recursive=True)
-    with root.fs.open_output_stream(staged) as f:
-        f.write(version.encode())
-    root.fs.move(staged, root.join("registry", pointer))
+    root.write_atomic(f"registry/{pointer}", version.encode())
 
 
 def _read_pointer(root: Root, pointer: str) -> str | None:
@@ -67,7 +63,7 @@ def _read_pointer(root: Root, pointer: str) -> str | None:
 
 def set_current(root: Root, version: str) -> None:
     """Make `version` the one served. Only promotion calls this, after its checks."""
-    if not root.exists(f"registry/{version}/metadata.json"):
+    if not root.is_published(f"registry/{version}"):
         raise NotFoundError(f"no registry version {version!r} under root {root.uri!r}")
     _point(root, CURRENT, version)
 

@@ -57,6 +57,8 @@ def _sample(con, sql: str) -> str:
 def validate(root: Root, tables: tuple[str, ...] = tuple(TABLES)) -> None:
     """Raise DataError unless every table exists, has its columns with the documented types,
     unique keys, no nulls in keys, no negative amounts and valid propensities."""
+    root.require("raw", f"no raw tables under root {root.uri!r}: run `guidance world generate` "
+                 "or export the platform's tables there")
     con = duckdb.connect()
     for name in tables:
         if not root.exists(f"raw/{name}"):

@@ -70,7 +70,7 @@ def generate(cfg: WorldConfig, show_progress: bool = True) -> dict:
     """Generate the world described by `cfg` under its root; returns the manifest."""
     root = Root(cfg.root)
     root.check_writable()
-    taken = [o for o in OUTPUTS if root.exists(o)]
+    taken = [o for o in OUTPUTS if root.is_published(o)]
     if taken and not cfg.overwrite:  # checked before the work too, not only at publish time
         raise StorageError(f"{root.join(taken[0])} already exists; pass --overwrite to "
                            "replace the world")
@@ -113,10 +113,8 @@ def generate(cfg: WorldConfig, show_progress: bool = True) -> dict:
 
 def read_manifest(root: Root) -> dict:
     """The manifest of the world under `root` (StorageError if there is none)."""
-    if not root.exists(MANIFEST):
-        raise StorageError(f"no world under root {root.uri!r}: run `guidance world generate`")
-    with root.fs.open_input_stream(root.join(MANIFEST)) as f:
-        return json.loads(f.read())
+    root.require("raw", f"no world under root {root.uri!r}: run `guidance world generate`")
+    return json.loads(root.read_text(MANIFEST))
 
 
 def render(manifest: dict) -> str:

@@ -233,7 +233,8 @@ def test_export_layout_and_round_trip(log, tmp_path):
                               occurred_at_ms=T0 + DAY + 2 * HOUR))
     root = Root(str(tmp_path / "root"))
     assert log.export(root) == {"impressions": 5, "events": 2, "ranker_inputs": 2}
-    assert _files(root) == ["events/date=2024-06-01/part-00000.parquet",
+    assert _files(root) == ["_PUBLISHED.json",  # the marker: the export stands whole
+                            "events/date=2024-06-01/part-00000.parquet",
                             "events/date=2024-06-02/part-00000.parquet",
                             "impressions/date=2024-06-01/part-00000.parquet",
                             "impressions/date=2024-06-02/part-00000.parquet",

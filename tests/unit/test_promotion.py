@@ -45,10 +45,12 @@ def evaluated(root: Root, version: str = "v2", **changes) -> dict:
         node[leaf] = value
     verdicts = judge(result)  # as evaluation writes them (promotion judges again)
     result["gates"] = {"passed": not failed(verdicts), "verdicts": [v.as_dict() for v in verdicts]}
-    folder = root.join(report_dir(version))
-    root.fs.create_dir(folder, recursive=True)
-    with root.fs.open_output_stream(f"{folder}/evaluation.json") as f:
-        f.write(json.dumps(result).encode())
+    with root.staging("evaluation") as staged:  # published as report.write_report does
+        folder = f"{staged}/{report_dir(version)}"
+        root.fs.create_dir(folder, recursive=True)
+        with root.fs.open_output_stream(f"{folder}/evaluation.json") as f:
+            f.write(json.dumps(result).encode())
+        root.publish(staged, [report_dir(version)], overwrite=True)
     return result
 
 

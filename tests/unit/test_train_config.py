@@ -183,9 +183,12 @@ def test_the_run_resumes_across_more_epochs_of_either_model_but_not_another_mode
     from pipelines.models.train import claim_run
     from pipelines.storage.root import Root
 
-    (tmp_path / "snapshots" / "s1").mkdir(parents=True)
-    (tmp_path / "snapshots" / "s1" / "manifest.json").write_text('{"created_at": "t0"}')
     root, cfg = Root(str(tmp_path)), TrainConfig(root=str(tmp_path))
+    with root.staging("snapshot") as staged:
+        root.fs.create_dir(f"{staged}/snapshots/s1", recursive=True)
+        with root.fs.open_output_stream(f"{staged}/snapshots/s1/manifest.json") as f:
+            f.write(b'{"created_at": "t0"}')
+        root.publish(staged, ["snapshots/s1"], overwrite=False)
     name = claim_run(root, cfg, "s1")
     more = cfg.model_copy(update={"epochs": 20, "retrieval": RetrievalConfig(epochs=30)})
     assert claim_run(root, more, "s1") == name
