@@ -29,7 +29,8 @@ class S3Server:
     def env(self) -> dict[str, str]:
         """What a process needs to reach the server with plain s3:// URIs (as on AWS, plus the
         endpoint of an S3-compatible store)."""
-        return {**CREDENTIALS, "AWS_ENDPOINT_URL": self.endpoint}
+        return {**CREDENTIALS, "AWS_ENDPOINT_URL": self.endpoint,
+                "AWS_ALLOW_HTTP": "true"}  # for Delta Lake (delta-rs) over plain http
 
     def uri(self, bucket: str, prefix: str) -> str:
         """A root URI that carries its endpoint and credentials, for processes without `env`

@@ -292,9 +292,12 @@ EXPORT = "feedback"  # the export's folder under a root, replaced whole by each 
 
 
 def default_log_uri(root: Root) -> str:
-    """Where the service keeps its log on one host unless told otherwise: beside the export,
-    never inside it (an export replaces its whole folder)."""
-    return f"sqlite:///{root.join('logs', 'feedback.db')}"
+    """Where the service keeps its log unless told otherwise: beside the export, never inside it
+    (an export replaces its whole folder); SQLite under a local root, Delta Lake tables under a
+    shared store's (every replica of every node appends there)."""
+    if root.local:
+        return f"sqlite:///{root.join('logs', 'feedback.db')}"
+    return f"delta://{root.uri.rstrip('/')}/logs/feedback"
 
 
 def check_export_target(root: Root, store_location: str) -> None:

@@ -13,11 +13,10 @@ import pyarrow.dataset as pads
 import ray
 import ray.train
 import torch
-from ray.train import CheckpointConfig, RunConfig, ScalingConfig
 from ray.train.torch import TorchTrainer
 
 from pipelines.index import ann
-from pipelines.models import checkpoints, features, progress
+from pipelines.models import checkpoints, features, progress, trainer
 from pipelines.models.config import RetrievalConfig, TrainConfig
 from pipelines.models.loop_config import ItemArrays, TwoTowerLoopConfig
 from pipelines.models.two_tower import (
@@ -118,15 +117,12 @@ def train(root: Root, snapshot: str, catalog: pd.DataFrame, cfg: TrainConfig, ru
     loop = TwoTowerLoopConfig(job=cfg, spec=spec, items=ItemArrays(
         **{k: getattr(items, k) for k in ITEM_FACT_SIZES}))
     with progress.epoch_lines("two-tower", cfg.retrieval.epochs, show_progress) as callbacks:
-        trainer = TorchTrainer(
+        fit = TorchTrainer(
             train_loop_per_worker, train_loop_config=loop.model_dump(),
-            scaling_config=ScalingConfig(num_workers=cfg.workers, use_gpu=cfg.gpu),
-            run_config=RunConfig(name=f"{run_name}-two-tower",
-                                 storage_path=root.join("models", "runs"),
-                                 checkpoint_config=CheckpointConfig(num_to_keep=2),
-                                 callbacks=callbacks),
+            scaling_config=trainer.scaling(cfg),
+            run_config=trainer.run_config(root, f"{run_name}-two-tower", callbacks),
             datasets={"train": ds})
-        result = trainer.fit()
+        result = fit.fit()
     model = _model(spec, len(items), cfg.seed)
     model.load_state_dict(checkpoints.final_state(result))
     return {"model": model, "spec": spec, "items": items, "positives": len(pos),

@@ -17,14 +17,13 @@ import pyarrow.dataset as pads
 import ray
 import ray.train
 import torch
-from ray.train import CheckpointConfig, RunConfig, ScalingConfig
 from ray.train.torch import TorchTrainer
 from sklearn.metrics import log_loss, roc_auc_score
 from torch.optim.swa_utils import AveragedModel
 
 from pipelines.errors import ConfigError
 from pipelines.storage.snapshots import latest_version, snapshot_path
-from pipelines.models import checkpoints, features, progress, ranker
+from pipelines.models import checkpoints, features, progress, ranker, trainer
 from pipelines.models.config import TrainConfig
 from pipelines.models.loop_config import RankerLoopConfig
 from pipelines.runtime import ensure_ray, require
@@ -194,26 +193,23 @@ def train(cfg: TrainConfig, show_progress: bool = True) -> dict:
     spec = features.fit(pads.dataset(snapshot_path(root, snapshot, "examples", "split=train"),
                                      filesystem=root.fs, format="parquet"))
     local = ensure_ray()
-    scaling = ScalingConfig(num_workers=cfg.workers, use_gpu=cfg.gpu,
-                            placement_strategy="SPREAD" if cfg.spread else "PACK")
+    scaling = trainer.scaling(cfg)
     # Ray Data's reading tasks need a CPU beside the workers' own: with --workers 2 on a
     # 2-CPU local Ray, training never started (killed after 500 s)
     needed = dict(scaling.total_resources)
     needed["CPU"] = needed.get("CPU", 0) + 1
     require(needed, "training", local)
     with progress.epoch_lines("ranker", cfg.epochs, show_progress) as callbacks:
-        trainer = TorchTrainer(
+        fit = TorchTrainer(
             train_loop_per_worker,
             train_loop_config=RankerLoopConfig(job=cfg, spec=spec).model_dump(),
             scaling_config=scaling,
-            run_config=RunConfig(name=run_name, **root.train_storage("models/runs"),
-                                 checkpoint_config=CheckpointConfig(num_to_keep=2),
-                                 callbacks=callbacks),
+            run_config=trainer.run_config(root, run_name, callbacks),
             datasets={"train": encoded_dataset(root, snapshot, "train", spec,
                                                shuffle_blocks=True),
                       "validation": encoded_dataset(root, snapshot, "validation", spec)},
         )
-        result = trainer.fit()
+        result = fit.fit()
     return {"snapshot": snapshot, "run_name": run_name, "metrics": result.metrics,
             "state": checkpoints.final_state(result), "spec": spec, "config": cfg}
 
