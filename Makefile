@@ -24,6 +24,9 @@ demo: $(STAMP)
 	$(BIN)/guidance train
 	$(BIN)/guidance evaluate
 	$(BIN)/guidance promote
+	# the same kind of job on a Ray cluster: two nodes started here with `ray start`, a job sent
+	# through Ray's job submission with this checkout as its working directory, the nodes stopped
+	$(BIN)/python -m deploy.local_cluster --nodes 2 -- guidance world summary --root "$(CURDIR)/.guidance"
 	$(BIN)/python -m serving.demo
 	# exit code 1 is a verdict (drift found), not a failure of the demo
 	$(BIN)/guidance monitor drift --window 1d || [ $$? -eq 1 ]
@@ -34,7 +37,7 @@ demo: $(STAMP)
 
 test: $(STAMP) lint-proto
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 	# the service tests again through direct ingress: clients on the ingress replica's own port
 	RAY_SERVE_THROUGHPUT_OPTIMIZED=1 RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S=1 \
 		$(BIN)/python -m pytest -q tests/integration/test_service.py
