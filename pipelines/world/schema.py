@@ -67,9 +67,11 @@ def markdown() -> str:
            "Generated from `pipelines/domain/contract.py` (raw tables) and "
            "`pipelines/world/schema.py` (truth tables) by `python -m pipelines.world.schema`; "
            "do not edit by hand. Raw tables live under `<root>/raw/<table>/` as Parquet: a "
-           "platform provides them. Truth tables under `<root>/truth/<table>/` are the "
-           "simulator's hidden state: no model reads them, and evaluation reads them as data "
-           "where they exist (`guidance evaluate` skips the oracle comparisons without them).", ""]
+           "platform provides them, and writes `<root>/raw/_PUBLISHED.json` last once all are "
+           "in place (the jobs read only a published `raw/`; docs/cluster.md). Truth tables "
+           "under `<root>/truth/<table>/` are the simulator's hidden state: no model reads "
+           "them, and evaluation reads them as data where they exist (`guidance evaluate` "
+           "skips the oracle comparisons without them).", ""]
     out += markdown_sections("Raw tables", TABLES)
     out += markdown_sections("Truth tables (hidden)", TRUTH)
     return "\n".join(out)
