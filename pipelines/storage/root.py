@@ -124,7 +124,8 @@ class Root:
             return self.join(rel)
         if self.exists(rel):
             raise StorageError(f"{self.join(rel)} is incomplete: the job publishing it stopped "
-                               "before the end (or is publishing it now); run that job again")
+                               "before the end, is publishing it now, or wrote it before "
+                               f"outputs carried {MARKER}; run that job again")
         raise StorageError(missing or f"{self.join(rel)} does not exist under root {self.uri!r}")
 
     def publish(self, staged: str, outputs: list[str], overwrite: bool) -> None:
