@@ -57,11 +57,11 @@ def _node_args(cpus: int, label: str) -> list[str]:
 
 def _stop(proc: subprocess.Popen) -> None:
     """SIGTERM to `ray start --block` (which then stops its node's Ray processes), SIGKILL to
-    whatever of its process group is left after 30 s."""
+    whatever of its process group is left after 10 s."""
     if proc.poll() is None:
         proc.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(30)
+            proc.wait(10)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()

@@ -13,7 +13,6 @@ job killed midway leaves none. One writer per output at a time (jobs name their 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import os
 import uuid
@@ -147,8 +146,8 @@ class Root:
         files = {i.path[len(folder) + 1:]: i.size
                  for i in self.fs.get_file_info(pafs.FileSelector(folder, recursive=True))
                  if i.type == pafs.FileType.File and i.base_name != MARKER}
-        return json.dumps({"published_at": dt.datetime.now(dt.timezone.utc).isoformat(),
-                           "files": files}, indent=1, sort_keys=True).encode()
+        # no time stamp: the same output gives the same bytes (the world job's promise)
+        return json.dumps({"files": files}, indent=1, sort_keys=True).encode()
 
     def _rename_into_place(self, staged: str, outputs: list[str], markers: dict) -> None:
         """One rename per output; an existing one is moved aside first and deleted after."""

@@ -165,12 +165,11 @@ def test_serve_deploy_answers_through_the_cluster_grpc_proxy(pipeline, cluster, 
                        env=cluster.env, cwd=REPO, capture_output=True, timeout=120)
 
 
-def test_a_job_stopped_midway_leaves_the_old_version_whole(cluster, jobs, bucket, s3):
-    """`ray job stop` on a world job replacing another: readers find the old world whole, or
-    none (when the stop landed while it was publishing), never part of either."""
-    root = f"s3://{bucket}/stopped"
-    run(cluster, f"guidance world generate --scale tiny --advertisers 250 --days 30 --root {root}")
-    reader = Root(s3.uri(bucket, "stopped"))
+def test_a_job_stopped_midway_leaves_the_old_version_whole(pipeline, jobs):
+    """`ray job stop` on a world job replacing the pipeline's (the module's last test): readers
+    find the old world whole, or none (when the stop landed while it was publishing), never
+    part of either."""
+    root, reader = pipeline["root"], pipeline["reader"]
     before = json.loads(reader.read_text("raw/_PUBLISHED.json"))["files"]
     job_id = jobs.submit_job(
         entrypoint=f"guidance world generate --scale tiny --advertisers 750 --days 30 --seed 9 "

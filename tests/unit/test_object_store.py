@@ -16,7 +16,7 @@ from pipelines.errors import StorageError
 from pipelines.storage.root import MARKER, Root
 from tests.objectstore import s3_server
 
-FILES = 400  # enough that copying them takes far longer than the kill
+FILES = 150  # enough that copying them takes far longer than the kill
 
 
 @pytest.fixture(scope="module")
