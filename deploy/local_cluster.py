@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -95,10 +96,10 @@ def ray_cluster(nodes: int = 2, cpus: int = 2, env: dict[str, str] | None = None
     logs = Path(log_dir or temp_dir)
 
     def start(args: list[str], name: str) -> None:
-        out = open(logs / f"{name}.log", "w")
-        procs.append(subprocess.Popen([str(BIN / "ray"), "start", *args], env=node_env,
-                                      stdout=out, stderr=subprocess.STDOUT,
-                                      start_new_session=True))
+        with open(logs / f"{name}.log", "w") as out:  # the child keeps its own descriptor
+            procs.append(subprocess.Popen([str(BIN / "ray"), "start", *args], env=node_env,
+                                          stdout=out, stderr=subprocess.STDOUT,
+                                          start_new_session=True))
 
     try:
         start(["--head", f"--port={gcs}", "--node-ip-address=127.0.0.1",
@@ -115,6 +116,7 @@ def ray_cluster(nodes: int = 2, cpus: int = 2, env: dict[str, str] | None = None
     finally:
         for proc in reversed(procs):
             _stop(proc)
+        shutil.rmtree(temp_dir, ignore_errors=True)  # the nodes' sessions (their logs: log_dir)
 
 
 def submit(dashboard: str, command: str, working_dir: str = ".", timeout_s: float = 600
