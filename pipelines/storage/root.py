@@ -134,26 +134,29 @@ class Root:
         if taken and not overwrite:
             raise StorageError(f"{', '.join(self.join(o) for o in taken)} already exist; pass "
                                "--overwrite to replace them")
-        markers = {o: self._marker(f"{staged}/{o}") for o in outputs}
+        files = {o: self._files(f"{staged}/{o}") for o in outputs}
         if self.local:
-            self._rename_into_place(staged, outputs, markers)
+            self._rename_into_place(staged, outputs, files)
         else:
-            self._copy_into_place(staged, outputs, markers)
+            self._copy_into_place(staged, outputs, files)
         with contextlib.suppress(OSError):
             self.fs.delete_dir(staged)
 
-    def _marker(self, folder: str) -> bytes:
-        files = {i.path[len(folder) + 1:]: i.size
-                 for i in self.fs.get_file_info(pafs.FileSelector(folder, recursive=True))
-                 if i.type == pafs.FileType.File and i.base_name != MARKER}
-        # no time stamp: the same output gives the same bytes (the world job's promise)
-        return json.dumps({"files": files}, indent=1, sort_keys=True).encode()
+    def _files(self, folder: str) -> dict[str, int]:
+        """Every file under `folder` but the marker: its path relative to `folder`, its size."""
+        return {i.path[len(folder) + 1:]: i.size
+                for i in self.fs.get_file_info(pafs.FileSelector(folder, recursive=True))
+                if i.type == pafs.FileType.File and i.base_name != MARKER}
 
-    def _rename_into_place(self, staged: str, outputs: list[str], markers: dict) -> None:
+    def _write_marker(self, folder: str, files: dict[str, int]) -> None:
+        # no time stamp: the same output gives the same bytes (the world job's promise)
+        with self.fs.open_output_stream(f"{folder}/{MARKER}") as f:
+            f.write(json.dumps({"files": files}, indent=1, sort_keys=True).encode())
+
+    def _rename_into_place(self, staged: str, outputs: list[str], files: dict) -> None:
         """One rename per output; an existing one is moved aside first and deleted after."""
         for o in outputs:
-            with self.fs.open_output_stream(f"{staged}/{o}/{MARKER}") as f:
-                f.write(markers[o])
+            self._write_marker(f"{staged}/{o}", files[o])
         trash = self.join("_staging", f"trash-{uuid.uuid4().hex[:12]}")
         self.fs.create_dir(trash, recursive=True)
         for o in outputs:
@@ -164,7 +167,7 @@ class Root:
             self.fs.move(f"{staged}/{o}", self.join(o))
         self.fs.delete_dir(trash)
 
-    def _copy_into_place(self, staged: str, outputs: list[str], markers: dict) -> None:
+    def _copy_into_place(self, staged: str, outputs: list[str], files: dict) -> None:
         """Markers deleted first, then the old files; new files copied (server-side, in
         parallel); markers written last."""
         for o in outputs:
@@ -173,27 +176,21 @@ class Root:
         for o in outputs:
             if self.exists(o):
                 self.fs.delete_dir(self.join(o))
-        copies = [(f"{staged}/{o}/{name}", self.join(o, name))
-                  for o in outputs for name in json.loads(markers[o])["files"]]
+        copies = [(f"{staged}/{o}/{name}", self.join(o, name)) for o in outputs for name in files[o]]
         with ThreadPoolExecutor(COPY_THREADS) as pool:
             list(pool.map(lambda c: self.fs.copy_file(*c), copies))
         for o in outputs:
-            with self.fs.open_output_stream(self.join(o, MARKER)) as f:
-                f.write(markers[o])
+            self._write_marker(self.join(o), files[o])
 
     def check_whole(self, rel: str) -> None:
         """StorageError unless output `rel` is published and holds exactly the files its marker
-        lists, at their sizes (what `verify` commands and tests call; readers check only the
-        marker)."""
+        lists, at their sizes (what tests call; readers check only the marker)."""
         self.require(rel)
         listed = json.loads(self.read_text(f"{rel}/{MARKER}"))["files"]
-        base = self.join(rel)
-        found = {i.path[len(base) + 1:]: i.size
-                 for i in self.fs.get_file_info(pafs.FileSelector(base, recursive=True))
-                 if i.type == pafs.FileType.File and i.base_name != MARKER}
+        found = self._files(self.join(rel))
         if found != listed:
             odd = sorted(set(found.items()) ^ set(listed.items()))[:3]
-            raise StorageError(f"{base} does not match its marker: {odd}")
+            raise StorageError(f"{self.join(rel)} does not match its marker: {odd}")
 
     def train_storage(self, rel: str) -> dict:
         """Ray Train's RunConfig arguments for a run folder under the root: a path on a local
